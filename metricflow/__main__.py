@@ -1,0 +1,5 @@
+"""``python -m metricflow`` is the same as the ``metricflow`` command."""
+
+from metricflow.cli import main
+
+main()

@@ -1,0 +1,99 @@
+"""Entry point, lazy command registry and error reporting of the CLI."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from metricflow import __version__
+from metricflow.errors import InvalidInputError, MetricflowError, NumericalError
+
+#: name -> "module:attribute" of a click command; imported on first use.
+COMMANDS: dict[str, str] = {
+    "demo": "metricflow.cli.demo:demo",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported only when needed."""
+
+    def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx, name):
+        if name in self.lazy:
+            module, attr = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="metricflow")
+def cli():
+    """metricflow: derive, compile and run neural-network metric flows.
+
+    Every command has --help; most have --json for machine-readable output.
+    """
+
+
+def _option_name(ctx: click.Context, argument: str) -> str:
+    """Map a library argument name to the command's --option where one exists."""
+    for param in ctx.command.params:
+        if param.name == argument.replace("-", "_") and isinstance(param, click.Option):
+            return max(param.opts, key=len)
+    return argument
+
+
+def library_errors(func):
+    """Decorate a click command so that library input errors name its --option.
+
+    An :class:`InvalidInputError` raised for argument ``metric`` becomes a usage
+    error about ``--metric`` (exit status 2, one line).
+    """
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except InvalidInputError as exc:
+            ctx = click.get_current_context()
+            raise click.UsageError(f"{_option_name(ctx, exc.argument)}: {exc.message}", ctx) from exc
+
+    return wrapper
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; bad input prints one line and exits 2, numerical failure exits 1."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        cli.main(args=args, prog_name="metricflow", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("metricflow: aborted", err=True)
+        sys.exit(130)
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        click.echo(f"metricflow: error: {exc.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        click.echo(f"metricflow: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except InvalidInputError as exc:
+        click.echo(f"metricflow: error: {exc}", err=True)
+        sys.exit(2)
+    except NumericalError as exc:
+        click.echo(f"metricflow: numerical error: {exc}", err=True)
+        sys.exit(1)
+    except MetricflowError as exc:
+        click.echo(f"metricflow: error: {exc}", err=True)
+        sys.exit(1)
+    except BrokenPipeError:
+        sys.exit(0)

@@ -1,0 +1,1 @@
+"""The paper's results and the project's showcases as functions that return plain data."""
