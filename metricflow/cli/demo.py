@@ -27,7 +27,7 @@ def demo(outdir, only, as_json):
     if as_json:
         click.echo(json.dumps(doc, indent=2))
         return
-    for name, sc in doc["showcases"].items():
+    for _name, sc in doc["showcases"].items():
         click.echo(f"== {sc['title']}  ({sc['seconds']:.2f} s)")
         for line in sc["data"].get("summary_lines", []):
             click.echo(f"   {line}")

@@ -120,9 +120,11 @@ def curvature(coords, metric, lorentzian, as_json, latex):
 def perelman(coords, metric, lorentzian, dilaton, from_functional, as_json, latex):
     """Perelman's flow dg_ij/dt = -2(R_ij + ∇_i∇_j f) (eq. 2.40) and the dilaton's flow.
 
-    JSON keys: flow (rows of strings: dg_ij/dt), dilaton_flow (df/dt = -Δf + |∇f|² - R,
-    which keeps e^{-f} dV fixed), ricci_flow (-2 R_ij), lie_derivative_term
-    (flow - ricci_flow, equal to -L_{∇f} g), is_ricci_flow_plus_diffeo (exact check).
+    JSON keys: flow (rows of strings: dg_ij/dt), dilaton_flow (df/dt = -Δf - R, which
+    with `flow` keeps e^{-f} dV fixed pointwise), dilaton_flow_ricci_gauge
+    (df/dt = -Δf + |∇f|² - R, the partner of Ricci flow), ricci_flow (-2 R_ij),
+    lie_derivative_term (flow - ricci_flow, equal to -L_{∇f} g),
+    is_ricci_flow_plus_diffeo (exact check of that equality).
     """
     from metricflow.symbolic import Metric
     from metricflow.symbolic.functionals import dilaton_velocity, gradient_flow, perelman_flow
@@ -140,6 +142,7 @@ def perelman(coords, metric, lorentzian, dilaton, from_functional, as_json, late
         "dilaton": str(f),
         "flow": _matrix(flow, latex),
         "dilaton_flow": _fmt(dilaton_velocity(g, f), latex),
+        "dilaton_flow_ricci_gauge": _fmt(dilaton_velocity(g, f, gauge="ricci"), latex),
         "ricci_flow": _matrix(ricci_flow, latex),
         "lie_derivative_term": _matrix(diff, latex),
         "is_ricci_flow_plus_diffeo": bool(g.is_zero(diff + lie)),

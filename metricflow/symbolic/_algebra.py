@@ -384,7 +384,7 @@ class DifferentialAlgebra:
         n = el.numer.rem(self._relations)
         d = el.denom.rem(self._relations)
         if rationalize:
-            for rel_poly, pos in self._quadratic_relations():
+            for _rel, pos in self._quadratic_relations():
                 if d.degree(pos) >= 1:
                     conj = _conjugate(d, pos)
                     n = (n * conj).rem(self._relations)

@@ -40,7 +40,7 @@ QUANTITIES = {
     "scalar": (False, lambda n: (), "R"),
     "einstein": (False, lambda n: (n, n), "G_ij"),
     "perelman_velocity": (True, lambda n: (n, n), "eq. (2.40): −2(R_ij + ∇_i∇_j f)"),
-    "dilaton_velocity": (True, lambda n: (), "∂_t f = −Δf + |∇f|² − R"),
+    "dilaton_velocity": (True, lambda n: (), "∂_t f = −Δf − R (partner of eq. 2.40)"),
     "perelman_lagrangian": (True, lambda n: (), "eq. (2.41) integrand: R + |∇f|²"),
 }
 
@@ -58,7 +58,7 @@ class JetFormula:
 
 
 def _jet_algebra(n: int, with_dilaton: bool):
-    coords = sp.symbols("x0:%d" % n, real=True)
+    coords = sp.symbols(f"x0:{n}", real=True)
     G = [[None] * n for _ in range(n)]
     for i in range(n):
         for j in range(i, n):
@@ -112,6 +112,34 @@ def _symbol_map(A, G, f, n):
     return inputs, subs
 
 
+@lru_cache(maxsize=8)
+def _jet_quantities(n: int, with_dilaton: bool):
+    """Every quantity of :data:`QUANTITIES` on the generic jet, from one shared computation."""
+    A, G, g, ginv, f, fe = _jet_algebra(n, with_dilaton)
+    gamma = F.christoffel(A, g, ginv)
+    Ric = F.ricci(A, gamma)
+    R = F.trace(A, ginv, Ric)
+    out = {
+        "christoffel": [gamma[k][i][j] for k in range(n) for i in range(n) for j in range(n)],
+        "ricci": [Ric[i][j] for i in range(n) for j in range(n)],
+        "scalar": [R],
+        "einstein": [Ric[i][j] - R * g[i][j] / 2 for i in range(n) for j in range(n)],
+    }
+    if with_dilaton:
+        H = F.hessian(A, gamma, fe)
+        grad2 = F.norm_sq(A, ginv, F.gradient(A, fe))
+        out["perelman_velocity"] = [-2 * (Ric[i][j] + H[i][j]) for i in range(n) for j in range(n)]
+        out["dilaton_velocity"] = [-F.trace(A, ginv, H) - R]   # Perelman gauge: e^{-f} dV fixed
+        out["perelman_lagrangian"] = [R + grad2]
+    inputs, subs = _symbol_map(A, G, f, n)
+    exprs = {}
+    for name, flat in out.items():
+        exprs[name] = tuple(
+            (el.numer.as_expr() / el.denom.as_expr()).xreplace(subs) if el else sp.Integer(0)
+            for el in flat)
+    return exprs, inputs
+
+
 @lru_cache(maxsize=64)
 def derive_jet_formula(name: str, dim: int) -> JetFormula:
     """Derive ``name`` (a key of :data:`QUANTITIES`) on the generic jet in ``dim`` dimensions."""
@@ -120,39 +148,10 @@ def derive_jet_formula(name: str, dim: int) -> JetFormula:
     if not 1 <= dim <= 4:
         raise InvalidInputError("dim", f"expected 1 to 4, got {dim}")
     needs_f, shape_fn, _ = QUANTITIES[name]
-    n = dim
-    A, G, g, ginv, f, fe = _jet_algebra(n, needs_f)
-    gamma = F.christoffel(A, g, ginv)
-    if name == "christoffel":
-        flat = [gamma[k][i][j] for k in range(n) for i in range(n) for j in range(n)]
-    else:
-        Ric = F.ricci(A, gamma)
-        R = F.trace(A, ginv, Ric)
-        if name == "ricci":
-            flat = [Ric[i][j] for i in range(n) for j in range(n)]
-        elif name == "scalar":
-            flat = [R]
-        elif name == "einstein":
-            flat = [Ric[i][j] - R * g[i][j] / 2 for i in range(n) for j in range(n)]
-        else:
-            H = F.hessian(A, gamma, fe)
-            grad2 = F.norm_sq(A, ginv, F.gradient(A, fe))
-            if name == "perelman_velocity":
-                flat = [-2 * (Ric[i][j] + H[i][j]) for i in range(n) for j in range(n)]
-            elif name == "dilaton_velocity":
-                flat = [-F.trace(A, ginv, H) + grad2 - R]
-            else:  # perelman_lagrangian
-                flat = [R + grad2]
-    inputs, subs = _symbol_map(A, G, f, n)
-    exprs = []
-    for el in flat:
-        if el and el.denom != 1:
-            el = A.reduce(el)
-        e = (el.numer.as_expr() / el.denom.as_expr()) if el else sp.Integer(0)
-        exprs.append(e.xreplace(subs))
-    ginv_syms = tuple(tuple(sp.Symbol(f"ginv_{min(a, b)}_{max(a, b)}") for b in range(n))
-                      for a in range(n))
-    return JetFormula(name, n, shape_fn(n), tuple(exprs), inputs, ginv_syms)
+    exprs, inputs = _jet_quantities(dim, needs_f)
+    ginv_syms = tuple(tuple(sp.Symbol(f"ginv_{min(a, b)}_{max(a, b)}") for b in range(dim))
+                      for a in range(dim))
+    return JetFormula(name, dim, shape_fn(dim), exprs[name], inputs, ginv_syms)
 
 
 class _Printer(PythonCodePrinter):

@@ -57,7 +57,8 @@ def parse_scalar(text, coords: Sequence[sp.Symbol], argument: str = "expression"
         expr = parse_expr(text, local_dict=_local_dict(coords), transformations=_TRANSFORMS,
                           evaluate=True)
     except (SyntaxError, TypeError, ValueError, sp.SympifyError, TokenError_) as exc:
-        raise InvalidInputError(argument, f"cannot parse {text!r} as an expression ({exc.__class__.__name__})") from None
+        raise InvalidInputError(
+            argument, f"cannot parse {text!r} as an expression ({exc.__class__.__name__})") from None
     if not isinstance(expr, sp.Expr):
         raise InvalidInputError(argument, f"{text!r} is not a scalar expression")
     return expr
