@@ -138,7 +138,8 @@ def test_perelman_variation_equals_derivative_of_discretised_functional_on_torus
     a = jnp.asarray(rng.randn(3, 4) * 0.15)
 
     def trig(x, c):
-        return c[0] * jnp.sin(x[0]) + c[1] * jnp.cos(x[1]) + c[2] * jnp.sin(x[0] + x[1]) + c[3] * jnp.cos(2 * x[0] - x[1])
+        return (c[0] * jnp.sin(x[0]) + c[1] * jnp.cos(x[1]) + c[2] * jnp.sin(x[0] + x[1])
+                + c[3] * jnp.cos(2 * x[0] - x[1]))
 
     def g0(x):
         return jnp.array([[1.3 + trig(x, a[0]), trig(x, a[1]) * 0.5], [trig(x, a[1]) * 0.5, 1.1 + trig(x, a[2])]])

@@ -1,0 +1,29 @@
+"""Machine description shared by the benchmarks (printed in every JSON)."""
+
+import os
+import platform
+import sys
+
+
+def machine() -> dict:
+    info = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+    }
+    try:
+        import sympy
+
+        info["sympy"] = sympy.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    for mod in ("jax", "numba", "numpy"):
+        if mod in sys.modules:
+            info[mod] = sys.modules[mod].__version__
+    try:
+        with open("/proc/loadavg") as fh:
+            info["loadavg_1min_at_start"] = float(fh.read().split()[0])
+    except OSError:  # pragma: no cover
+        pass
+    return info
