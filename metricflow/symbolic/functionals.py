@@ -154,12 +154,23 @@ def euler_operator(A, density, func) -> object:
     return A.reduce(F._sum(A, terms))
 
 
+def derive_variation(functional: str | Functional, dim: int) -> Variation:
+    """Derive the first variation of a functional in ``dim`` dimensions (cached).
+
+    ``functional`` is a built-in name (:data:`FUNCTIONALS`) or your own
+    :class:`Functional`, e.g. ``Functional("R2", lambda geo: geo.R**2)``."""
+    if isinstance(functional, str):
+        if functional not in FUNCTIONALS:
+            raise InvalidInputError("functional", f"unknown functional {functional!r}; "
+                                    f"known: {sorted(FUNCTIONALS)}")
+        functional = FUNCTIONALS[functional]
+    if not isinstance(functional, Functional):
+        raise InvalidInputError("functional", f"expected a name or a Functional, got {type(functional).__name__}")
+    return _derive_variation(functional, dim)
+
+
 @lru_cache(maxsize=16)
-def derive_variation(name: str, dim: int) -> Variation:
-    """Derive the first variation of the functional ``name`` in ``dim`` dimensions (cached)."""
-    if name not in FUNCTIONALS:
-        raise InvalidInputError("functional", f"unknown functional {name!r}; known: {sorted(FUNCTIONALS)}")
-    fn = FUNCTIONALS[name]
+def _derive_variation(fn: Functional, dim: int) -> Variation:
     metric, f = generic_metric(dim, with_dilaton=fn.uses_dilaton)
     A = metric.A
     fe = A.element(f) if f is not None else None

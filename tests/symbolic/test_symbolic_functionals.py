@@ -90,3 +90,36 @@ def test_dilaton_flow_in_ricci_gauge_conserves_total_measure():
 def test_generic_metric_rejects_large_dimension():
     with pytest.raises(InvalidInputError):
         generic_metric(7)
+
+
+def test_user_defined_functional_cosmological_constant():
+    """Your own functional: ∫ (R − 2Λ) dV has V_ij = −G_ij − Λ g_ij."""
+    from metricflow.symbolic.functionals import Functional
+
+    fn = Functional("EH-Lambda", lambda geo: geo.R - 6 * geo.A.one)
+    var = derive_variation(fn, 2)
+    m, A = var.metric, var.metric.A
+    assert all(A.is_zero(var.lowered[i][j] + m.einstein_el[i][j] + 3 * m.g_el[i][j])
+               for i in range(2) for j in range(2))
+    with pytest.raises(InvalidInputError, match="expected a name or a Functional"):
+        derive_variation(42, 2)
+
+
+@pytest.mark.slow
+def test_user_defined_functional_r_squared_in_2d():
+    """A user's own functional, ∫ R² dV.  The textbook variation is
+    δ∫R²√g = ∫√g (2R R_ij − ½R² g_ij − 2∇_i∇_j R + 2 g_ij ΔR) δg^{ij}; with
+    δg^{ij} = −g^{ia}g^{jb}δg_ab the lowered variation is its negative."""
+    from metricflow.symbolic.functionals import Functional
+
+    fn = Functional("R2", lambda geo: geo.R ** 2)
+    var = derive_variation(fn, 2)
+    m, A = var.metric, var.metric.A
+    R = m.scalar_el
+    H = F.hessian(A, m.christoffel_el, R)
+    lap = F.trace(A, m.ginv_el, H)
+    for i in range(2):
+        for j in range(2):
+            expected = (2 * H[i][j] - 2 * m.g_el[i][j] * lap - 2 * R * m.ricci_el[i][j]
+                        + m.g_el[i][j] * R**2 / 2)
+            assert A.is_zero(var.lowered[i][j] - expected)
