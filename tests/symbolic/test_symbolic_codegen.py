@@ -132,8 +132,9 @@ def test_perelman_variation_equals_derivative_of_discretised_functional_on_torus
     """d/dε F[g + εh, f_ε] at ε = 0 equals ∫ V^{ij} h_ij e^{-f} dV with V = -(R + ∇∇f)
     (the derived variation, compiled), for random smooth periodic h, on T² with the
     constraint e^{-f_ε} dV_ε = e^{-f} dV.  Trapezoid quadrature on a periodic grid is
-    spectrally accurate for these trigonometric integrands: 48² points give ~1e-12."""
-    n, N = 2, 48
+    spectrally accurate for these smooth periodic integrands: 32² points give 1.4e-14, so
+    1e-9 leaves room for other platforms and BLAS orderings."""
+    n, N = 2, 32
     rng = np.random.RandomState(42)
     a = jnp.asarray(rng.randn(3, 4) * 0.15)
 
@@ -171,7 +172,8 @@ def test_perelman_variation_equals_derivative_of_discretised_functional_on_torus
 
         return w * jnp.sum(jax.vmap(density)(pts))
 
-    dF = jax.jvp(F, (0.0,), (1.0,))[1]
+    F = jax.jit(F)
+    dF = jax.jit(lambda e: jax.jvp(F, (e,), (1.0,))[1])(0.0)
 
     def pairing(x):
         g = g0(x)
@@ -179,10 +181,12 @@ def test_perelman_variation_equals_derivative_of_discretised_functional_on_torus
         gi = jnp.linalg.inv(g)
         return jnp.einsum("ia,jb,ab,ij->", gi, gi, V, h(x)) * jnp.exp(-f0(x)) * jnp.sqrt(jnp.linalg.det(g))
 
-    predicted = w * jnp.sum(jax.vmap(pairing)(pts))
+    predicted = w * jnp.sum(jax.jit(jax.vmap(pairing))(pts))
     # a central finite difference agrees to O(ε²) as an independent cross-check of the jvp
     eps = 1e-4
     fd = (F(eps) - F(-eps)) / (2 * eps)
     assert abs(float(dF)) > 1e-2  # the test is not vacuous
-    assert abs(float(dF - predicted)) < 1e-9 * abs(float(dF))
+    rel = abs(float(dF - predicted)) / abs(float(dF))
+    print(f"relative difference of variation and derivative: {rel:.2e}")
+    assert rel < 1e-9
     assert abs(float(fd - dF)) < 1e-6 * abs(float(dF))
