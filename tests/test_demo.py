@@ -32,3 +32,13 @@ def test_unknown_showcase(tmp_path):
     with pytest.raises(InvalidInputError, match="unknown showcase"):
         run_demo(tmp_path, only=["nope"])
     assert "symbolic" in SHOWCASES
+
+
+@pytest.mark.slow
+def test_full_demo(tmp_path):
+    """`make demo` runs every showcase; each writes the plots it names."""
+    doc = run_demo(tmp_path)
+    assert set(doc["showcases"]) == set(SHOWCASES)
+    for sc in doc["showcases"].values():
+        for plot in sc["plots"]:
+            assert (tmp_path / plot).exists()

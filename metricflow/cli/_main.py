@@ -14,6 +14,7 @@ from metricflow.errors import InvalidInputError, MetricflowError, NumericalError
 COMMANDS: dict[str, str] = {
     "demo": "metricflow.cli.demo:demo",
     "derive": "metricflow.cli.derive:derive",
+    "flow": "metricflow.cli.flow:flow",
 }
 
 

@@ -1,0 +1,98 @@
+"""``metricflow flow``: run metric flows."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from metricflow.cli._main import library_errors
+
+MANIFOLDS = {"torus2": 2, "torus3": 3}
+
+
+@click.group()
+def flow():
+    """Run metric flows (this release: local Ricci flow on the flat tori T², T³)."""
+
+
+@flow.command()
+@click.option("--manifold", default="torus2", show_default=True,
+              help="torus2 or torus3 (periodic grid, spectral derivatives).")
+@click.option("--flow", "flow_name", default="ricci", show_default=True, help="ricci: dg/dt = -2 Ric (eq. 2.39).")
+@click.option("--kernel", default="local", show_default=True, help="local: the σ → 0 limit (eq. 2.14).")
+@click.option("--steps", default=200, show_default=True, type=int, help="Number of time steps.")
+@click.option("--dt", default=2e-3, show_default=True, type=float, help="Time step.")
+@click.option("--init", "init", default="bumpy", show_default=True,
+              help="Initial metric: flat, or bumpy (seeded smooth positive-definite perturbation).")
+@click.option("--n", "n", default=32, show_default=True, type=int, help="Grid points per direction.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the bumpy initial metric.")
+@click.option("--method", default="rk4", show_default=True, type=click.Choice(["euler", "rk4", "adaptive"]))
+@click.option("--record-every", default=10, show_default=True, type=int, help="Steps between records.")
+@click.option("--out", "outdir", default="metricflow-out/flow", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for trajectory.npz, history.json, checkpoint.npz and the plots.")
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.npz if it belongs to this run.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (key: history).")
+@library_errors
+def run(manifold, flow_name, kernel, steps, dt, init, n, seed, method, record_every, outdir, resume, as_json):
+    """Integrate a metric flow; writes the trajectory, history and plots to OUT.
+
+    JSON keys: history (list of {t, step, area, max_abs_scalar_curvature,
+    total_scalar_curvature, min_eigenvalue}), files, manifold, flow, kernel.
+    """
+    from pathlib import Path
+
+    import numpy as np
+    from tqdm import tqdm
+
+    from metricflow.errors import InvalidInputError
+    from metricflow.flows.integrate import run_flow
+    from metricflow.flows.local import initial_metric, scalar_curvature
+    from metricflow.flows.plots import plot_history, plot_scalar_fields
+    from metricflow.io import save_npz_atomic, write_json_atomic
+    from metricflow.manifolds import Torus
+
+    if manifold not in MANIFOLDS:
+        raise InvalidInputError("manifold", f"expected one of {sorted(MANIFOLDS)} in this release "
+                                f"(sphere2 is not available yet), got {manifold!r}")
+    if flow_name != "ricci":
+        raise InvalidInputError("flow_name", f"expected 'ricci' in this release (the Perelman flow with its "
+                                f"dilaton is not available yet), got {flow_name!r}")
+    if kernel != "local":
+        raise InvalidInputError("kernel", f"expected 'local' in this release (gaussian:SIGMA and ntk:ARCH "
+                                f"are not available yet), got {kernel!r}")
+    T = Torus(MANIFOLDS[manifold], n)
+    g0 = initial_metric(T, init, seed=seed)
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    n_records = -(-steps // record_every)
+    bar = tqdm(total=n_records + 1, desc=f"{flow_name} flow on {manifold}", unit="record",
+               disable=as_json, leave=False)
+    result = run_flow(T, g0, flow=flow_name, steps=steps, dt=dt, method=method, record_every=record_every,
+                      checkpoint=out / "checkpoint.npz", resume=resume, callback=lambda rec: bar.update(1))
+    bar.close()
+    import jax
+
+    with jax.enable_x64(True):
+        R0 = np.asarray(scalar_curvature(T, jax.numpy.asarray(result.snapshots[0])))
+        R1 = np.asarray(scalar_curvature(T, jax.numpy.asarray(result.final)))
+    save_npz_atomic(out / "trajectory.npz", times=np.array(result.snapshot_times),
+                    metrics=np.stack(result.snapshots), final=result.final,
+                    meta=json.dumps({"manifold": manifold, "flow": flow_name, "kernel": kernel, "init": init,
+                                     "seed": seed, "n": n, "dt": dt, "steps": steps, "method": method}))
+    title = f"{flow_name} flow on {manifold} from '{init}' (n={n}, dt={dt}, {method})"
+    files = ["trajectory.npz", "history.json", "checkpoint.npz",
+             plot_history(result.history, out / "history.png", title).name]
+    if T.dim == 2:
+        files.append(plot_scalar_fields([R0, R1], [0.0, result.history[-1]["t"]], out / "scalar_curvature.png",
+                                        title).name)
+    doc = {"manifold": manifold, "flow": flow_name, "kernel": kernel, "init": init, "history": result.history,
+           "files": files}
+    write_json_atomic(out / "history.json", doc)
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+        return
+    h0, h1 = result.history[0], result.history[-1]
+    click.echo(f"{title}\n  t: {h0['t']:.4g} -> {h1['t']:.4g}\n  area: {h0['area']:.6g} -> {h1['area']:.6g}\n"
+               f"  max|R|: {h0['max_abs_scalar_curvature']:.4g} -> {h1['max_abs_scalar_curvature']:.4g}\n"
+               f"  wrote {', '.join(files)} in {out}")
