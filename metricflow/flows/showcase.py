@@ -25,7 +25,8 @@ def showcase(outdir: Path) -> dict:
     plot_scalar_fields([R0, R1], [0.0, res.history[-1]["t"]], outdir / "torus_ricci_curvature.png", title)
     h0, h1 = res.history[0], res.history[-1]
     lines = [f"area {h0['area']:.8f} -> {h1['area']:.8f} (Gauss–Bonnet on T²: d(area)/dt = 0)",
-             f"max|R| {h0['max_abs_scalar_curvature']:.3f} -> {h1['max_abs_scalar_curvature']:.3f} at t = {h1['t']:.2f}"]
+             f"max|R| {h0['max_abs_scalar_curvature']:.3f} -> {h1['max_abs_scalar_curvature']:.3f} "
+             f"at t = {h1['t']:.2f}"]
     return {"title": "Local Ricci flow on the flat torus T²",
             "markdown": "\n".join(f"- {ln}" for ln in lines),
             "data": {"history": res.history, "summary_lines": lines},
