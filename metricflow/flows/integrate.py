@@ -39,12 +39,31 @@ class FlowResult:
     steps_done: int = 0
 
 
-def _velocity(name: str, manifold: Torus):
+def _velocity(name: str, manifold: Torus, kernel: str = "local"):
     from metricflow.flows.local import ricci_velocity
+    from metricflow.flows.semilocal import semilocal_ricci_velocity
 
-    if name == "ricci":
+    if name != "ricci":
+        raise InvalidInputError("flow", f"expected one of {VELOCITIES}, got {name!r}")
+    if kernel == "local":
         return lambda g: ricci_velocity(manifold, g)
-    raise InvalidInputError("flow", f"expected one of {VELOCITIES}, got {name!r}")
+    sigma = parse_gaussian_kernel(kernel)
+    return lambda g: semilocal_ricci_velocity(manifold, g, sigma)
+
+
+def parse_gaussian_kernel(kernel: str) -> float:
+    """``"gaussian:0.2"`` -> 0.2, with a clear error otherwise."""
+    name, _, value = kernel.partition(":")
+    if name != "gaussian":
+        raise InvalidInputError("kernel", f"expected 'local' or 'gaussian:SIGMA', got {kernel!r} "
+                                "(ntk:ARCH is not available yet)")
+    try:
+        sigma = float(value)
+    except ValueError:
+        raise InvalidInputError("kernel", f"expected gaussian:SIGMA with a number SIGMA, got {kernel!r}") from None
+    if not sigma > 0:
+        raise InvalidInputError("kernel", f"expected a positive width in {kernel!r}")
+    return sigma
 
 
 def _advance_fn(velocity, method: str, dt: float, nsteps: int):
@@ -99,7 +118,8 @@ def _check(g, t: float) -> None:
                              "reduce --dt or stop before the singular time")
 
 
-def run_flow(manifold: Torus, g0, *, flow: str = "ricci", steps: int = 100, dt: float = 1e-3,
+def run_flow(manifold: Torus, g0, *, flow: str = "ricci", kernel: str = "local", steps: int = 100,
+             dt: float = 1e-3,
              method: str = "rk4", record_every: int = 10, checkpoint: str | Path | None = None,
              checkpoint_every: int = 1, resume: bool = False,
              callback: Callable[[dict], None] | None = None) -> FlowResult:
@@ -111,6 +131,8 @@ def run_flow(manifold: Torus, g0, *, flow: str = "ricci", steps: int = 100, dt: 
         The grid and the initial metric (shape ``manifold.shape + (d, d)``).
     flow:
         ``"ricci"``: eq. (2.39).
+    kernel:
+        ``"local"`` (σ → 0, eq. 2.31) or ``"gaussian:SIGMA"`` (semi-local, eq. 2.30).
     record_every:
         Steps between records (diagnostics, monitors, checkpoints, progress).
     checkpoint, checkpoint_every, resume:
@@ -137,7 +159,8 @@ def run_flow(manifold: Torus, g0, *, flow: str = "ricci", steps: int = 100, dt: 
     if method not in METHODS:
         raise InvalidInputError("method", f"expected one of {METHODS}, got {method!r}")
     _check(g0, 0.0)
-    meta = {"manifold": manifold.name, "n": manifold.n, "flow": flow, "dt": dt, "method": method,
+    velocity = _velocity(flow, manifold, kernel)
+    meta = {"manifold": manifold.name, "n": manifold.n, "flow": flow, "kernel": kernel, "dt": dt, "method": method,
             "record_every": record_every}
     n_records = -(-steps // record_every)
     snap_at = set(np.linspace(0, n_records, min(n_records, 10) + 1).round().astype(int).tolist())
@@ -158,7 +181,6 @@ def run_flow(manifold: Torus, g0, *, flow: str = "ricci", steps: int = 100, dt: 
             result.snapshot_times = state["snapshot_times"]
             result.snapshots = list(np.array(data["snapshots"])) if data["snapshots"].size else []
     with jax.enable_x64(True):
-        velocity = _velocity(flow, manifold)
         if start == 0:
             rec = {"t": 0.0, "step": 0, **diagnostics(manifold, jax.numpy.asarray(g))}
             result.history = [rec]
