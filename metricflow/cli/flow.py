@@ -70,8 +70,9 @@ def run(manifold, flow_name, kernel, steps, dt, init, n, seed, method, record_ev
     n_records = -(-steps // record_every)
     bar = tqdm(total=n_records + 1, desc=f"{flow_name} flow on {manifold}", unit="record",
                disable=as_json, leave=False)
-    result = run_flow(T, g0, flow=flow_name, kernel=kernel, steps=steps, dt=dt, method=method, record_every=record_every,
-                      checkpoint=out / "checkpoint.npz", resume=resume, callback=lambda rec: bar.update(1))
+    result = run_flow(T, g0, flow=flow_name, kernel=kernel, steps=steps, dt=dt, method=method,
+                      record_every=record_every, checkpoint=out / "checkpoint.npz", resume=resume,
+                      callback=lambda rec: bar.update(1))
     bar.close()
     import jax
 
