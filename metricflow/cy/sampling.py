@@ -325,7 +325,7 @@ def hermitian_det(g: np.ndarray, axis_first: bool = False) -> np.ndarray:
 
 # ---------------------------------------------------------------- sampling
 def sample(poly: str | Hypersurface = "fermat-quintic", n: int = 10_000, seed: int = 0,
-           chunk: int = 200_000) -> PointSet:
+           chunk: int = 200_000, progress: bool = False) -> PointSet:
     """``n`` points on X by the Shiffman-Zelditch measure, deterministic in ``seed``.
 
     Lines are drawn by ``numpy.random.default_rng(seed)``; ceil(n/d) lines give
@@ -341,7 +341,12 @@ def sample(poly: str | Hypersurface = "fermat-quintic", n: int = 10_000, seed: i
     n_lines = -(-n // d)
     rng = np.random.default_rng(int(seed))
     parts = []
-    for start in range(0, n_lines, max(1, chunk // d)):
+    starts = range(0, n_lines, max(1, chunk // d))
+    if progress and len(starts) > 1:
+        from tqdm import tqdm
+
+        starts = tqdm(starts, desc="sampling (chunks)", leave=False)
+    for start in starts:
         L = min(max(1, chunk // d), n_lines - start)
         g = rng.standard_normal((2, L, n1, 2))
         a = g[0, ..., 0] + 1j * g[0, ..., 1]
