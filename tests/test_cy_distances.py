@@ -77,3 +77,12 @@ def test_nn_scaling_rows_and_fit():
     assert -0.35 < res["exponent"] < -0.1
     fit = res["prefactor"] * np.array([200, 400, 800]) ** res["exponent"]
     assert np.allclose(fit, [r["mean"] for r in res["rows"]], rtol=0.05)
+
+
+def test_nn_scaling_in_one_chart_is_denser():
+    """Rejection-sampled into one of the 20 charts, N points fill ~1/20 of the quintic:
+    nearest neighbours are closer than for N points spread over all of it."""
+    a = nn_distance_scaling([300], seed=3)
+    b = nn_distance_scaling([300], seed=3, chart=(0, 1))
+    assert b["chart"] == [0, 1] and b["exponent"] is None
+    assert b["rows"][0]["mean"] < 0.9 * a["rows"][0]["mean"]

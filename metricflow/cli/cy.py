@@ -26,15 +26,15 @@ def _emit(doc: dict, as_json: bool, lines: list[str]) -> None:
             click.echo(line)
 
 
-def _int_list(text: str, name: str) -> list[int]:
+def _int_list(text: str, name: str, minimum: int = 2) -> list[int]:
     from metricflow.errors import InvalidInputError
 
     try:
         values = [int(v) for v in text.replace(" ", "").split(",") if v]
     except ValueError as exc:
         raise InvalidInputError(name, f"expected comma-separated integers, got {text!r}") from exc
-    if not values or any(v < 2 for v in values):
-        raise InvalidInputError(name, f"expected integers >= 2, got {text!r}")
+    if not values or any(v < minimum for v in values):
+        raise InvalidInputError(name, f"expected integers >= {minimum}, got {text!r}")
     return values
 
 
@@ -110,11 +110,13 @@ def sigma(points, metric, poly, as_json):
 @click.option("--poly", default="fermat-quintic", show_default=True, help=POLY_HELP)
 @click.option("--one-per-line", is_flag=True,
               help="Keep one root per Shiffman-Zelditch line (independent points).")
+@click.option("--chart", default=None, metavar="P,E",
+              help="Use only points of one chart (the paper's rejection sampling).")
 @click.option("--out", "outdir", default="metricflow-out/cy-distances", show_default=True,
               type=click.Path(file_okay=False), help="Folder for distances.json and the plot.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @library_errors
-def distances(ns, seed, poly, one_per_line, outdir, as_json):
+def distances(ns, seed, poly, one_per_line, chart, outdir, as_json):
     """Nearest-neighbour FS distance (mean/min/max) vs N with the power-law fit (3.6)."""
     from pathlib import Path
 
@@ -123,8 +125,9 @@ def distances(ns, seed, poly, one_per_line, outdir, as_json):
     from metricflow.io import write_json_atomic
 
     counts = _int_list(ns, "ns")
+    pe = tuple(_int_list(chart, "chart", minimum=0)) if chart else None
     res = dist.nn_distance_scaling(counts, seed=seed, poly=poly, one_per_line=one_per_line,
-                                   progress=True)
+                                   chart=pe, progress=True)
     out = Path(outdir)
     write_json_atomic(out / "distances.json", res)
     res["plot"] = str(plots.nn_scaling_plot(res, out / "nn_distances.png"))
