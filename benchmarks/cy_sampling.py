@@ -70,7 +70,8 @@ def plain_numpy_sample(n: int, seed: int):
         J[ar, coords[:, c], c] = 1
         J[ar, e, c] = -grad[ar, coords[:, c]] / grad[ar, e]
     n2 = np.sum(np.abs(z) ** 2, axis=1)
-    G = np.eye(5)[None] / n2[:, None, None] - np.einsum("ni,nj->nij", np.conj(z), z) / n2[:, None, None] ** 2
+    G = (np.eye(5)[None] / n2[:, None, None]
+         - np.einsum("ni,nj->nij", np.conj(z), z) / n2[:, None, None] ** 2)
     g = np.einsum("nia,nij,njb->nab", J, G, np.conj(J))
     det = np.linalg.det(g).real
     w = omega2 / det
@@ -85,27 +86,41 @@ def plain_numpy_sigma(g, det_fs, w):
 
 
 def best_of(fn, repeat):
-    times = []
+    """(best wall time, CPU time of that run, result)."""
+    best = (float("inf"), float("inf"))
     out = None
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
+        best = min(best, (time.perf_counter() - t, time.process_time() - c))
+    return best[0], best[1], out
 
 
-def cli_run(args, env):
+CLI_CPU: dict[str, float] = {}
+
+
+def cli_run(args, env, label=None):
+    """Wall time of one shell run; its CPU time (user + sys) goes to CLI_CPU[label]."""
+    import resource
+
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run([str(ROOT / ".venv" / "bin" / "metricflow"), *args], check=True, env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t
+    wall = time.perf_counter() - t
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if label:
+        cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+        CLI_CPU[label] = round(min(CLI_CPU.get(label, float("inf")), cpu), 3)
+    return wall
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--nn", type=int, default=20_000, help="points for the nearest-neighbour timing")
+    ap.add_argument("--nn", type=int, default=20_000,
+                    help="points for the nearest-neighbour timing")
     ap.add_argument("--nn-full", action="store_true", help="also time nearest neighbours at --n")
     args = ap.parse_args()
     n = args.n
@@ -119,20 +134,21 @@ def main():
 
     from metricflow.cy import nearest_neighbours, sample, sigma
 
-    t_ours, ps = best_of(lambda: sample("fermat-quintic", n, seed=0), args.repeat)
-    t_sigma, sig = best_of(lambda: sigma(ps, "fs"), args.repeat)
-    t_plain, plain = best_of(lambda: plain_numpy_sample(n, 0), args.repeat)
-    t_plain_sigma, psig = best_of(lambda: plain_numpy_sigma(plain[1], plain[4], plain[3]), args.repeat)
+    t_ours, c_ours, ps = best_of(lambda: sample("fermat-quintic", n, seed=0), args.repeat)
+    t_sigma, c_sigma, sig = best_of(lambda: sigma(ps, "fs"), args.repeat)
+    t_plain, c_plain, plain = best_of(lambda: plain_numpy_sample(n, 0), args.repeat)
+    t_plain_sigma, c_plain_sigma, psig = best_of(
+        lambda: plain_numpy_sigma(plain[1], plain[4], plain[3]), args.repeat)
 
     # end to end from the shell
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, PYTHONPYCACHEPREFIX=str(Path(tmp) / "pycache"))
         out = str(Path(tmp) / "p.npz")
         cli = ["cy", "sample", "--n", str(n), "--seed", "0", "--out", out]
-        cli_cold = cli_run(cli, env)
-        cli_warm = min(cli_run(cli, env) for _ in range(3))
-        cli_sigma = min(cli_run(["cy", "sigma", "--points", out, "--metric", "fs", "--json"], env)
-                        for _ in range(2))
+        cli_cold = cli_run(cli, env, "sample_cold")
+        cli_warm = min(cli_run(cli, env, "sample_warm") for _ in range(3))
+        cli_sigma = min(cli_run(["cy", "sigma", "--points", out, "--metric", "fs", "--json"], env,
+                                "sigma_warm") for _ in range(2))
         size_mb = Path(out).stat().st_size / 2**20
 
     znn = sample("fermat-quintic", args.nn, seed=1).points
@@ -157,15 +173,19 @@ def main():
             "warm_sample_s": round(t_ours, 4),
             "warm_sigma_s": round(t_sigma, 4),
             "warm_total_s": round(warm_total, 4),
+            "warm_sample_cpu_s": round(c_ours, 4),
+            "warm_sigma_cpu_s": round(c_sigma, 4),
             "cold_inprocess_import_sample_sigma_s": round(cold_inproc, 3),
             "cli_sample_cold_s": round(cli_cold, 3),
             "cli_sample_warm_s": round(cli_warm, 3),
             "cli_sigma_warm_s": round(cli_sigma, 3),
+            "cli_cpu_user_plus_sys_s": CLI_CPU,
             "npz_size_MiB": round(size_mb, 1),
             "sigma_fs": sig["sigma"], "sigma_fs_stderr": sig["sigma_stderr"],
         },
         "plain_numpy_same_run": {
             "sample_s": round(t_plain, 4), "sigma_s": round(t_plain_sigma, 4),
+            "sample_cpu_s": round(c_plain, 4), "sigma_cpu_s": round(c_plain_sigma, 4),
             "sigma_fs": psig,
         },
         "ratio_plain_numpy_over_metricflow": {
@@ -180,7 +200,8 @@ def main():
             "warm_sigma_below_cyjax_0.26s": t_sigma < 0.26,
             "cold_inprocess_below_cyjax_3.0s": cold_inproc < 3.0,
             "cli_cold_below_cyjax_cold_3.0s": cli_cold < 3.0,
-            "nn_1e5_below_10s": (nn.get("seconds_full", float("inf")) < 10.0) if args.nn_full else None,
+            "nn_1e5_below_10s": ((nn.get("seconds_full", float("inf")) < 10.0)
+                                 if args.nn_full else None),
         },
         "machine": {
             "cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
@@ -189,9 +210,11 @@ def main():
             "loadavg_1min": os.getloadavg()[0],
             "jax_devices": "not used (numpy path; no JAX sharding implemented)",
         },
-        "notes": ("best of --repeat runs; cold = fresh interpreter (in-process figure) or first "
-                  "shell run with an empty PYTHONPYCACHEPREFIX (all bytecode compiled). The machine "
-                  "is shared; loadavg_1min shows the contention during the run."),
+        "notes": ("CPU times (process_time; user+sys for shell runs) are less sensitive to "
+                  "other users' load than wall times; best of --repeat runs; cold = fresh "
+                  "interpreter (in-process figure) or first shell run with an empty "
+                  "PYTHONPYCACHEPREFIX (all bytecode compiled). The machine is shared; "
+                  "loadavg_1min shows the contention during the run."),
     }
     print(json.dumps(doc, indent=2))
 

@@ -5,7 +5,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from metricflow.cy import fs_distance, fs_distance_matrix, nearest_neighbours, nn_distance_scaling, sample
+from metricflow.cy import (
+    fs_distance,
+    fs_distance_matrix,
+    nearest_neighbours,
+    nn_distance_scaling,
+    sample,
+)
 
 
 def _frame(seed, n1=5):
@@ -31,7 +37,8 @@ def test_printed_formula_loses_precision_near_zero():
     u, v = _frame(2)
     t = 1e-7
     w = np.cos(t) * u + np.sin(t) * v
-    naive = np.arccos(min(1.0, np.sqrt(abs(np.vdot(u, w)) ** 2 / (np.vdot(u, u).real * np.vdot(w, w).real))))
+    overlap2 = abs(np.vdot(u, w)) ** 2 / (np.vdot(u, u).real * np.vdot(w, w).real)
+    naive = np.arccos(min(1.0, np.sqrt(overlap2)))
     assert abs(naive - t) / t > 1e-3  # what the stable formula fixes
     assert fs_distance(u, w) == pytest.approx(t, rel=1e-8)
 
@@ -50,7 +57,8 @@ def test_distance_is_a_metric_on_projective_space(seed):
     assert dab == pytest.approx(ref, abs=1e-7)  # agrees with (3.2) away from 0
 
 
-@pytest.mark.parametrize("poly,n", [("fermat-quintic", 1500), ("cubic-curve", 800), ("quartic-k3", 1000)])
+@pytest.mark.parametrize("poly,n", [("fermat-quintic", 1500), ("cubic-curve", 800),
+                                    ("quartic-k3", 1000)])
 def test_nearest_neighbours_exact_vs_brute_force(poly, n):
     z = sample(poly, n, seed=4).points
     d, idx = nearest_neighbours(z)

@@ -53,7 +53,8 @@ def test_bad_expressions_refused(text):
 def test_dwork_singular_members_refused():
     for psi in (1, cmath.exp(2j * math.pi / 5), cmath.exp(-4j * math.pi / 5)):
         with pytest.raises(InvalidInputError, match="singular"):
-            hypersurface(f"dwork:{psi.real}{psi.imag:+}j" if isinstance(psi, complex) else "dwork:1")
+            spec = f"dwork:{psi.real}{psi.imag:+}j" if isinstance(psi, complex) else "dwork:1"
+            hypersurface(spec)
     hypersurface("dwork:0.9")  # smooth
 
 
@@ -67,7 +68,8 @@ def test_numerical_singularity_detection_on_strings():
         with pytest.raises(InvalidInputError, match="singular"):
             hypersurface(text)
     # and it does not flag smooth ones
-    for text in ["z0**3+z1**3+z2**3+z0*z1*z2", "z0**5+z1**5+z2**5+z3**5+z4**5-5*0.9*z0*z1*z2*z3*z4"]:
+    for text in ["z0**3+z1**3+z2**3+z0*z1*z2",
+                 "z0**5+z1**5+z2**5+z3**5+z4**5-5*0.9*z0*z1*z2*z3*z4"]:
         X = hypersurface(text)
         assert find_singular_point(X) is None
 

@@ -176,7 +176,8 @@ def cluster(points, batch_size, clusters, match, heatmap_points, outdir, as_json
                     heatmap_labels_full=rep["labels_full"])
     D = fs_distance_matrix(sub)
     png = plots.heatmaps(D, rep["labels_batched"], rep["labels_full"], out / "heatmaps.png",
-                         title=f"{m} points, {rep['clusters']} clusters, batches of {rep['batch_size']}")
+                         title=f"{m} points, {rep['clusters']} clusters, "
+                               f"batches of {rep['batch_size']}")
     summary = {k: v for k, v in rep.items() if not k.startswith("labels")}
     doc = {"points": points, "n_points": len(ps), "batch_size": batch_size, "clusters": clusters,
            "match": match, "sizes": np.bincount(labels, minlength=clusters).tolist(),

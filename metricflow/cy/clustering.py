@@ -169,6 +169,7 @@ def cluster_report(z: np.ndarray, batch_size: int, n_clusters: int, match: str =
 
         out.update(labels_full=lf, sizes_full=np.bincount(lf, minlength=n_clusters).tolist(),
                    mean_intra_batched=intra(lb), mean_intra_full=intra(lf),
-                   mean_intra_random=intra(lr), mean_distance=float(D[~np.eye(N, dtype=bool)].mean()),
+                   mean_intra_random=intra(lr),
+                   mean_distance=float(D[~np.eye(N, dtype=bool)].mean()),
                    ari_batched_vs_full=adjusted_rand_index(lb, lf))
     return out

@@ -86,7 +86,8 @@ def nearest_neighbours(z: np.ndarray, k_start: int = 4, workers: int = -1,
 
     z = np.asarray(z, dtype=np.complex128)
     if z.ndim != 2 or z.shape[0] < 2:
-        raise InvalidInputError("points", f"need at least 2 points of shape (N, n+1), got {z.shape}")
+        raise InvalidInputError("points", "need at least 2 points of shape (N, n+1), "
+                                f"got {z.shape}")
     u = _unit(z)
     N, n1 = u.shape
     patch = np.argmax(u.real**2 + u.imag**2, axis=1)

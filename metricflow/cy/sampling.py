@@ -360,7 +360,8 @@ def sample(poly: str | Hypersurface = "fermat-quintic", n: int = 10_000, seed: i
         geo = {key: v[:n] for key, v in parts[0].items()}
     else:
         geo = {key: np.concatenate([p[key] for p in parts])[:n] for key in parts[0]}
-    ps = PointSet(surface=X, **geo, meta={"seed": int(seed), "n": n, "sampler": "shiffman-zelditch"})
+    ps = PointSet(surface=X, **geo,
+                  meta={"seed": int(seed), "n": n, "sampler": "shiffman-zelditch"})
     _check(ps)
     return ps
 
@@ -536,7 +537,8 @@ def load(path: str | Path, poly: str | Hypersurface | None = None,
                                 f"{meta.get('n')} points, arrays hold {N}")
     if N:
         res = np.abs(X.evaluate(data["points"][: min(N, 1000)]))
-        scale = np.abs(X.coefficients).sum() * np.max(np.abs(data["points"][: min(N, 1000)])) ** X.degree
+        zmax = np.max(np.abs(data["points"][: min(N, 1000)]))
+        scale = np.abs(X.coefficients).sum() * zmax**X.degree
         if not np.all(res <= 1e-8 * scale):
             raise InvalidInputError(argument, f"{str(path)!r}: the points do not satisfy the "
                                     "stored polynomial (file corrupted or edited)")

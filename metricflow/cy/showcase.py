@@ -11,7 +11,6 @@ def showcase(outdir: Path) -> dict:
     nearest-neighbour distances vs N (eq. 3.6) and the clustering heat maps (Figure 2)."""
     import math
 
-    import numpy as np
     from scipy.special import gamma
 
     from metricflow.cy import cluster_report, nn_distance_scaling, sample, sigma
@@ -33,7 +32,8 @@ def showcase(outdir: Path) -> dict:
     small = ps.points[:600]
     rep = cluster_report(small, 120, 6)
     p2 = heatmaps(fs_distance_matrix(small), rep["labels_batched"], rep["labels_full"],
-                  outdir / "cy_cluster_heatmaps.png", title="600 quintic points, 6 clusters, 5 batches")
+                  outdir / "cy_cluster_heatmaps.png",
+                  title="600 quintic points, 6 clusters, 5 batches")
     data = {
         "points": len(ps), "seconds_sample_100k": round(t_sample, 3),
         "sigma_fs": sig["sigma"], "sigma_fs_stderr": sig["sigma_stderr"], "kappa_fs": sig["kappa"],
