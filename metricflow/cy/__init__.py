@@ -1,0 +1,56 @@
+"""Calabi-Yau hypersurfaces: points, Omega, pull-backs, weights, sigma, FS distances,
+clustering (paper section 3 and appendix B; conventions in docs/cy.md).
+
+Pure numpy/scipy (no JIT: the vectorised numpy path was measured faster than
+numba and JAX here, and it has no compilation cost, see docs/cy.md).
+
+>>> from metricflow import cy
+>>> ps = cy.sample("fermat-quintic", n=1000, seed=0)
+>>> round(cy.sigma(ps)["sigma"], 1)
+0.4
+"""
+
+from metricflow.cy.clustering import (
+    adjusted_rand_index,
+    average_linkage,
+    batched_clustering,
+    cluster_report,
+    full_clustering,
+)
+from metricflow.cy.distances import (
+    fs_distance,
+    fs_distance_matrix,
+    nearest_neighbours,
+    nn_distance_scaling,
+)
+from metricflow.cy.hypersurface import (
+    BUILTINS,
+    Hypersurface,
+    dwork,
+    fermat,
+    find_singular_point,
+    from_monomials,
+    from_sympy,
+    hypersurface,
+)
+from metricflow.cy.measures import eta, line_mean, metric_values, sigma
+from metricflow.cy.sampling import (
+    PointSet,
+    chart_transition,
+    in_chart,
+    load,
+    point_geometry,
+    sample,
+    sample_in_chart,
+    save,
+    transform_metric,
+)
+
+__all__ = [
+    "BUILTINS", "Hypersurface", "PointSet", "adjusted_rand_index", "average_linkage",
+    "batched_clustering", "chart_transition", "cluster_report", "dwork", "eta", "fermat",
+    "find_singular_point", "from_monomials", "from_sympy", "fs_distance", "fs_distance_matrix",
+    "full_clustering", "hypersurface", "in_chart", "line_mean", "load", "metric_values",
+    "nearest_neighbours", "nn_distance_scaling", "point_geometry", "sample", "sample_in_chart",
+    "save", "sigma", "transform_metric",
+]

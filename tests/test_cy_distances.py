@@ -1,0 +1,96 @@
+"""FS distance (3.2), stably near 0; exact nearest neighbours; the (3.6) experiment."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from metricflow.cy import (
+    fs_distance,
+    fs_distance_matrix,
+    nearest_neighbours,
+    nn_distance_scaling,
+    sample,
+)
+
+
+def _frame(seed, n1=5):
+    """Orthonormal u, v (v perpendicular to u) from a seeded QR."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n1, 2)) + 1j * rng.standard_normal((n1, 2))
+    Q, _ = np.linalg.qr(A)
+    return Q[:, 0], Q[:, 1]
+
+
+@pytest.mark.parametrize("t", [1e-7, 1e-9, 1e-12, 1e-3, 0.5, np.pi / 2 - 1e-9])
+def test_distance_exact_on_a_geodesic(t):
+    """z' = cos t u + sin t v with v orthogonal to u lies at FS distance exactly t.
+    Relative error 1e-8 (round-off of the inputs, ~1e-16/t for t near 0 is 1e-9)."""
+    u, v = _frame(1)
+    lam = 2.5 * np.exp(0.7j)  # projective: any rescaling
+    d = fs_distance(lam * u, (np.cos(t) * u + np.sin(t) * v) * np.exp(-1.1j))
+    assert d == pytest.approx(t, rel=1e-8)
+
+
+def test_printed_formula_loses_precision_near_zero():
+    """Eq. (3.2) as printed (arccos of the overlap) cannot resolve 1e-7 (eq. 3.4)."""
+    u, v = _frame(2)
+    t = 1e-7
+    w = np.cos(t) * u + np.sin(t) * v
+    overlap2 = abs(np.vdot(u, w)) ** 2 / (np.vdot(u, u).real * np.vdot(w, w).real)
+    naive = np.arccos(min(1.0, np.sqrt(overlap2)))
+    assert abs(naive - t) / t > 1e-3  # what the stable formula fixes
+    assert fs_distance(u, w) == pytest.approx(t, rel=1e-8)
+
+
+@given(st.integers(0, 10_000))
+def test_distance_is_a_metric_on_projective_space(seed):
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))
+    a, b, c = z
+    dab, dbc, dac = fs_distance(a, b), fs_distance(b, c), fs_distance(a, c)
+    assert 0 <= dab <= np.pi / 2 + 1e-15
+    assert dab == pytest.approx(fs_distance(b, a), abs=1e-15)
+    assert dac <= dab + dbc + 1e-12
+    assert fs_distance(a, (1 - 2j) * a) < 1e-7  # same projective point
+    ref = np.arccos(min(1.0, abs(np.vdot(a, b)) / np.linalg.norm(a) / np.linalg.norm(b)))
+    assert dab == pytest.approx(ref, abs=1e-7)  # agrees with (3.2) away from 0
+
+
+@pytest.mark.parametrize("poly,n", [("fermat-quintic", 1500), ("cubic-curve", 800),
+                                    ("quartic-k3", 1000)])
+def test_nearest_neighbours_exact_vs_brute_force(poly, n):
+    z = sample(poly, n, seed=4).points
+    d, idx = nearest_neighbours(z)
+    D = fs_distance_matrix(z)
+    np.fill_diagonal(D, np.inf)
+    assert np.allclose(d, D.min(axis=1), rtol=0, atol=1e-15)
+    assert np.allclose(D[np.arange(n), idx], d, atol=1e-15)
+
+
+def test_nearest_neighbours_with_duplicates():
+    z = sample("fermat-quintic", 300, seed=1).points
+    z = np.vstack([z, z[:5] * (2 - 1j)])
+    d, idx = nearest_neighbours(z)
+    assert np.all(d[:5] < 1e-7) and np.all(d[-5:] < 1e-7)
+
+
+def test_nn_scaling_rows_and_fit():
+    res = nn_distance_scaling([200, 400, 800], seed=0)
+    assert [r["n"] for r in res["rows"]] == [200, 400, 800]
+    for r in res["rows"]:
+        assert 0 < r["min"] <= r["mean"] <= r["max"] <= np.pi / 2
+    # more points, closer neighbours; a 6-dimensional manifold: exponent near -1/6
+    assert res["rows"][0]["mean"] > res["rows"][-1]["mean"]
+    assert -0.35 < res["exponent"] < -0.1
+    fit = res["prefactor"] * np.array([200, 400, 800]) ** res["exponent"]
+    assert np.allclose(fit, [r["mean"] for r in res["rows"]], rtol=0.05)
+
+
+def test_nn_scaling_in_one_chart_is_denser():
+    """Rejection-sampled into one of the 20 charts, N points fill ~1/20 of the quintic:
+    nearest neighbours are closer than for N points spread over all of it."""
+    a = nn_distance_scaling([300], seed=3)
+    b = nn_distance_scaling([300], seed=3, chart=(0, 1))
+    assert b["chart"] == [0, 1] and b["exponent"] is None
+    assert b["rows"][0]["mean"] < 0.9 * a["rows"][0]["mean"]
