@@ -13,6 +13,7 @@ from metricflow.errors import InvalidInputError, MetricflowError, NumericalError
 #: name -> "module:attribute" of a click command; imported on first use.
 COMMANDS: dict[str, str] = {
     "demo": "metricflow.cli.demo:demo",
+    "ntk": "metricflow.cli.ntk:ntk",
 }
 
 

@@ -22,7 +22,9 @@ from metricflow import __version__
 from metricflow.io import write_json_atomic, write_text_atomic
 
 #: name -> "module:function" of each showcase, in report order.
-SHOWCASES: dict[str, str] = {}
+SHOWCASES: dict[str, str] = {
+    "ntk": "metricflow.kernels.showcase:showcase",
+}
 
 
 def _load(spec: str) -> Callable[[Path], dict]:

@@ -18,8 +18,8 @@ import numpy as np
 
 from metricflow.errors import InvalidInputError
 from metricflow.kernels import gaussian, mlp
-from metricflow.kernels.empirical import empirical_ntk
 from metricflow.kernels._x64 import x64
+from metricflow.kernels.empirical import empirical_ntk
 
 ARCHS = ("cosnet", "gaussnet", "mlp")
 
@@ -60,8 +60,9 @@ def convergence(arch: str = "cosnet", *, dim: int = 2, widths=(100, 1000, 10000)
     Points: ``n_points`` draws from N(0, I_dim) (key ``seed``); networks: keys
     ``(seed, width, s)`` for s < ``seeds``.  ``sigma_b`` is the Gauss-net bias width: the
     kernel does not depend on it, but the fluctuations grow like exp(sigma_b^2) (heavy-tailed
-    exponential features), so a small value keeps the asymptotic regime within reach.  ``arch`` is ``cosnet`` / ``gaussnet`` (only the
-    last layer trained, eq. 2.33; normalised kernel) or ``mlp`` (all parameters; NTK
+    exponential features), so a small value keeps the asymptotic regime within reach.
+    ``arch`` is ``cosnet`` / ``gaussnet`` (only the last layer trained, eq. 2.33;
+    normalised kernel) or ``mlp`` (all parameters; NTK
     parameterisation with ``activation``, ``depth``, ``w_std``, ``b_std``).
 
     Returns ``{"rows": [{"width", "rel_error", "rel_error_std", "errors"}...], "slope",

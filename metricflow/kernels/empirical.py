@@ -173,4 +173,6 @@ def _ntvp_block(fv, params, xa, xb, fr, *, n_out, chunk):
 def rescale(theta: np.ndarray, h1, h2) -> np.ndarray:
     """The rescaling trick (2.15-2.16) on a kernel in the [I, J, a, b] layout:
     ``h(x1[a]) h(x2[b]) theta[I, J, a, b]`` for values ``h1`` (n1,), ``h2`` (n2,)."""
-    return np.asarray(theta) * np.asarray(h1)[None, None, :, None] * np.asarray(h2)[None, None, None, :]
+    h1 = np.asarray(h1)[None, None, :, None]
+    h2 = np.asarray(h2)[None, None, None, :]
+    return np.asarray(theta) * h1 * h2

@@ -65,7 +65,8 @@ def constants(arch: str, dim: int, sigma_w: float) -> dict:
         raise InvalidInputError("dim", f"must be a positive integer, got {dim!r}")
     _check_pos(sigma_w, "sigma_w")
     A, sigma, _, _ = _lambdified(arch)
-    return {"A": float(A(int(dim), float(sigma_w))), "sigma": float(sigma(int(dim), float(sigma_w)))}
+    args = (int(dim), float(sigma_w))
+    return {"A": float(A(*args)), "sigma": float(sigma(*args))}
 
 
 def _points(x, name, dim=None):

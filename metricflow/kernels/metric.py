@@ -81,7 +81,8 @@ def from_components(c, dim: int, kind: str = "symmetric"):
     if kind == "symmetric":
         iu = np.triu_indices(dim)
         g = jnp.zeros(batch + (dim, dim), c.dtype).at[..., iu[0], iu[1]].set(c)
-        return g + jnp.swapaxes(g, -1, -2) - jnp.eye(dim) * jnp.diagonal(g, axis1=-2, axis2=-1)[..., None, :]
+        diag = jnp.diagonal(g, axis1=-2, axis2=-1)[..., None, :]
+        return g + jnp.swapaxes(g, -1, -2) - jnp.eye(dim) * diag
     iu = np.triu_indices(dim, 1)
     m = len(iu[0])
     diag, re, im = c[..., :dim], c[..., dim:dim + m], c[..., dim + m:]

@@ -23,9 +23,8 @@ TOL = 1e-6
 
 
 def main() -> int:
-    from jax.experimental import enable_x64
-
     import neural_tangents as nt
+    from jax.experimental import enable_x64
     from neural_tangents import stax
 
     from metricflow.kernels.mlp import mlp_kernels
