@@ -18,6 +18,8 @@ Two ways, both blocked over points so that memory is bounded by the block size:
   The x1 Jacobian is never formed.  :func:`ntk_vector_product` exposes the product
   itself for flows that never need the kernel matrix.
 
+With ``x2`` omitted (``x2 = x1``) only the blocks on and above the diagonal are computed
+and the others filled by the symmetry ``Theta_IJ(x, x') = Theta_JI(x', x)``.
 All computations run in float64 (parameters and inputs are cast).
 """
 
@@ -108,18 +110,27 @@ def empirical_ntk(f, params, x1, x2=None, *, frozen=None, method: str = "jacobia
         out = np.empty((n_out, n_out, a.shape[0], b.shape[0]), dtype=np.float64)
         first, contract = _compiled(f, with_frozen, method, n_out, int(chunk))
         b_blocks = _blocks(b.shape[0], block_size)
+        symmetric = x2 is None   # Theta_IJ(x_a, x_b) = Theta_JI(x_b, x_a): lower blocks mirrored
         if method == "jacobian":
             for s1, e1 in _blocks(a.shape[0], block_size):
                 j1 = first(p, jnp.asarray(a[s1:e1]), fr)
                 for s2, e2 in b_blocks:
-                    same = x2 is None and (s2, e2) == (s1, e1)
-                    j2 = j1 if same else first(p, jnp.asarray(b[s2:e2]), fr)
+                    if symmetric and s2 < s1:
+                        continue
+                    j2 = j1 if symmetric and s2 == s1 else first(p, jnp.asarray(b[s2:e2]), fr)
                     out[:, :, s1:e1, s2:e2] = np.asarray(contract(j1, j2))
         else:
             for s2, e2 in b_blocks:
                 for s1, e1 in _blocks(a.shape[0], block_size):
+                    if symmetric and s2 < s1:
+                        continue
                     res = first(p, jnp.asarray(a[s1:e1]), jnp.asarray(b[s2:e2]), fr)
                     out[:, :, s1:e1, s2:e2] = np.asarray(res)
+        if symmetric:
+            for s1, e1 in _blocks(a.shape[0], block_size):
+                for s2, e2 in b_blocks:
+                    if s2 < s1:
+                        out[:, :, s1:e1, s2:e2] = out[:, :, s2:e2, s1:e1].transpose(1, 0, 3, 2)
     return out
 
 
