@@ -25,9 +25,9 @@ TOL = 1e-6
 def empirical_check(nt) -> float:
     """Our empirical NTK (Jacobian and NTK-vector products) against
     ``nt.empirical_ntk_fn`` for a finite stax network with 3 outputs; max rel. error."""
-    from metricflow.kernels.empirical import empirical_ntk
-
     from neural_tangents import stax
+
+    from metricflow.kernels.empirical import empirical_ntk
 
     # the adapter's network with a 3-output head (metric-like vector output)
 
