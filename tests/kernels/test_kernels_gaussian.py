@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 import pytest
-import scipy.integrate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,36 +31,48 @@ def test_kernel_with_A_equals_normalised_at_the_derived_A(dim, sigma_w, seed):
                                    rtol=1e-13)
 
 
-def test_local_limit_rate():
+@pytest.fixture(scope="module")
+def expansion():
+    from metricflow.symbolic import ntk as sym
+
+    return sym.manifold_delta()
+
+
+@settings(max_examples=6)
+@given(x0=st.floats(-1.0, 1.0), c=st.floats(0.1, 1.0), k=st.floats(0.5, 2.0))
+def test_local_limit_rate(expansion, x0, c, k):
     """int Theta_sigma(x, x') f(x') dV(x') -> Omega(x) f(x) as sigma -> 0 (2.28-2.29), 1-d.
 
-    Rescaled kernel (2.28) with g~(x) = (1 + x^2/2)^2, alpha = 1 (so Omega = 1), against
-    f = cos; the symbolic expansion (metricflow.symbolic.ntk.manifold_delta) predicts the
-    error = sigma^2 c_2(x) + O(sigma^4), c_2 = g~^(-1/4) G''/2, G = g~^(1/4) f.  Quadrature
-    error ~1e-13 is far below the smallest error measured (~1e-5), so the ratio
-    error/sigma^2 must approach c_2 like sigma^2 (checked to 2 %, and converging)."""
-    x0 = 0.4
-    gt = lambda x: (1 + x**2 / 2) ** 2
-    f = np.cos
-    G = lambda x: gt(x) ** 0.25 * f(x)
-    # G'' by the symbolic route would need lambdify; finite differences at h = 1e-3 give
-    # 1e-6 relative accuracy, ample for the 2 % check
-    h = 1e-3
-    c2 = gt(x0) ** -0.25 * (G(x0 + h) - 2 * G(x0) + G(x0 - h)) / h**2 / 2
-    ratios = []
-    for sw in [10.0, 20.0, 40.0]:
-        sigma = 1 / sw                                    # d = 1: sigma = 1/sigma_w (2.37)
-        def integrand(xp, sw=sw):
-            kern = gaussian.gaussian_ntk(np.array([[x0]]), np.array([[xp]]), sigma_w=sw,
-                                         h=lambda p: gt(p[:, 0]) ** -0.25)[0, 0]
-            return kern * f(xp) * math.sqrt(gt(xp))
+    Rescaled kernel (2.28) with g~(x) = (1 + c x^2)^2, alpha = 1 (Omega = 1), f = cos(k x).
+    The symbolic expansion (metricflow.symbolic.ntk.manifold_delta) predicts
+    error = sigma^2 c_2(x) + O(sigma^4), with c_2 evaluated here from the derived expression.
+    Quadrature error (~1e-14) is far below the smallest error measured (~1e-6), so
+    error/sigma^2 must match c_2 up to the O(sigma^2) correction: checked to 2 % of
+    max(|c_2|, 0.1) at sigma = 1/40, and closer than at sigma = 1/10."""
+    import sympy as sp
 
-        val, _ = scipy.integrate.quad(integrand,
-                                      x0 - 12 * sigma, x0 + 12 * sigma, epsabs=1e-14,
-                                      epsrel=1e-13, limit=200)
-        ratios.append((val - f(x0)) / sigma**2)
-    assert ratios[-1] == pytest.approx(c2, rel=0.02)
-    assert abs(ratios[-1] - c2) < abs(ratios[0] - c2)
+    z, z2 = sp.symbols("z z2", real=True)
+    syms = expansion["symbols"]
+    concrete = {syms["g"]: sp.Lambda(z, (1 + c * z**2) ** 2),
+                syms["f"]: sp.Lambda(z, sp.cos(k * z)),
+                syms["alpha"]: sp.Lambda((z, z2), sp.Integer(1))}
+    c2 = float(expansion["c2"].subs(concrete).doit().subs(syms["x"], x0))
+    gt = lambda x: (1 + c * x**2) ** 2
+    f = lambda x: math.cos(k * x)
+    devs = []
+    for sw in [10.0, 40.0]:
+        sigma = 1 / sw                                    # d = 1: sigma = 1/sigma_w (2.37)
+
+        # 200-node Gauss-Legendre on [x0 - 12 sigma, x0 + 12 sigma]: the integrand is smooth
+        # and the Gaussian tail beyond 12 sigma is < 1e-30, so the quadrature error is ~1e-14
+        nodes, weights = np.polynomial.legendre.leggauss(200)
+        xp = x0 + 12 * sigma * nodes
+        kern = gaussian.gaussian_ntk(np.array([[x0]]), xp[:, None], sigma_w=sw,
+                                     h=lambda p: gt(p[:, 0]) ** -0.25)[0]
+        val = 12 * sigma * np.sum(weights * kern * np.cos(k * xp) * np.sqrt(gt(xp)))
+        devs.append(abs((val - f(x0)) / sigma**2 - c2))
+    assert devs[-1] <= 0.02 * max(abs(c2), 0.1)
+    assert devs[-1] < devs[0] or devs[0] < 1e-9
 
 
 def test_finite_width_apply_shapes_and_errors():
