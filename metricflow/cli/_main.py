@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "derive": "metricflow.cli.derive:derive",
     "flow": "metricflow.cli.flow:flow",
     "cy": "metricflow.cli.cy:cy",
+    "ntk": "metricflow.cli.ntk:ntk",
 }
 
 

@@ -26,6 +26,7 @@ SHOWCASES: dict[str, str] = {
     "symbolic": "metricflow.symbolic.showcase:showcase",
     "flows": "metricflow.flows.showcase:showcase",
     "cy": "metricflow.cy.showcase:showcase",
+    "ntk": "metricflow.kernels.showcase:showcase",
 }
 
 

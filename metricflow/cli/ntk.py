@@ -1,0 +1,186 @@
+"""``metricflow ntk``: neural tangent kernels, analytic and empirical (issue 5).
+
+A thin shell: each command parses its options, calls :mod:`metricflow.symbolic.ntk` or
+:mod:`metricflow.kernels`, and prints JSON (``--json``) or a short summary.  JAX and
+sympy are imported inside the commands so that ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from metricflow.cli._main import library_errors
+from metricflow.errors import InvalidInputError
+
+
+def _echo(doc: dict, as_json: bool, summary: list[str]) -> None:
+    from metricflow.io import to_jsonable
+
+    if as_json:
+        click.echo(json.dumps(to_jsonable(doc), indent=2))
+    else:
+        for line in summary:
+            click.echo(line)
+
+
+def _sympy_number(value: str, name: str):
+    import sympy as sp
+
+    try:
+        expr = sp.nsimplify(sp.sympify(value, rational=True))
+    except (sp.SympifyError, TypeError, ValueError) as exc:
+        raise InvalidInputError(name, f"not a number: {value!r}") from exc
+    if not expr.is_number or not bool(expr > 0):
+        raise InvalidInputError(name, f"must be a positive number, got {value!r}")
+    return expr
+
+
+@click.group()
+def ntk():
+    """Metric neural tangent kernels: cos-net/Gauss-net derivations (eqs. 2.32-2.37),
+    infinite-width MLP kernels, finite-width convergence."""
+
+
+def _gaussian_cmd(arch: str, dim: int, sigma_w: str, sigma_b: str | None, as_json: bool):
+    import sympy as sp
+
+    from metricflow.symbolic import ntk as sym
+
+    if dim < 1:
+        raise InvalidInputError("dim", f"must be a positive integer, got {dim}")
+    sw = _sympy_number(sigma_w, "sigma_w")
+    if arch == "cosnet":
+        res = sym.cosnet(dim, sw)
+    else:
+        res = sym.gaussnet(dim, sw, _sympy_number(sigma_b, "sigma_b"))
+    doc = {
+        "arch": arch, "dim": dim, "sigma_w": str(sw),
+        "A": float(res.A), "A_exact": str(res.A),
+        "sigma": float(res.sigma), "sigma_exact": str(res.sigma),
+        "kernel": str(res.kernel), "kernel_unnormalised": str(res.kernel_A),
+        "variable": "r = |x - x'|",
+    }
+    if res.printed_A is not None:
+        doc["A_printed_eq_2_36"] = float(res.printed_A)
+        doc["A_printed_exact"] = str(sp.nsimplify(res.printed_A))
+    _echo(doc, as_json, [f"A     = {doc['A_exact']}  (= {doc['A']:.12g})",
+                         f"sigma = {doc['sigma_exact']}  (= {doc['sigma']:.12g})",
+                         f"Theta(r) = {doc['kernel']}"])
+
+
+@ntk.command()
+@click.option("--dim", type=int, default=1, show_default=True, help="Input dimension d.")
+@click.option("--sigma-w", default="1", show_default=True,
+              help="Weight scale sigma_w (w ~ N(0, sigma_w^2/d)); 3/2 stays exact.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@library_errors
+def cosnet(dim, sigma_w, as_json):
+    """Cos-net frozen NTK (eqs. 2.32-2.37, corrected): normalisation A, width sigma and the
+    normalised Gaussian kernel in r = |x - x'|, derived symbolically."""
+    _gaussian_cmd("cosnet", dim, sigma_w, None, as_json)
+
+
+@ntk.command()
+@click.option("--dim", type=int, default=1, show_default=True, help="Input dimension d.")
+@click.option("--sigma-w", default="1", show_default=True, help="Weight scale sigma_w.")
+@click.option("--sigma-b", default="1", show_default=True, help="Bias scale sigma_b.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@library_errors
+def gaussnet(dim, sigma_w, sigma_b, as_json):
+    """Gauss-net (arXiv 2008.08601) in NTK parameterisation: A, sigma and kernel."""
+    _gaussian_cmd("gaussnet", dim, sigma_w, sigma_b, as_json)
+
+
+@ntk.command()
+@click.option("--activation", type=click.Choice(["relu", "erf", "gelu"]), default="relu",
+              show_default=True, help="Activation (gelu is the exact erf-based one).")
+@click.option("--depth", type=int, default=1, show_default=True, help="Number of hidden layers L.")
+@click.option("--w-std", type=float, default=1.0, show_default=True, help="W_std (NTK param.).")
+@click.option("--b-std", type=float, default=0.0, show_default=True, help="b_std (NTK param.).")
+@click.option("--points", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="(n, d) .npy array of inputs [default: 4 points of a fixed 2-d example].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@library_errors
+def mlp(activation, depth, w_std, b_std, points, as_json):
+    """Infinite-width NNGP and NTK (float64) of a fully connected network with L hidden
+    layers and one output, neural-tangents' NTK parameterisation."""
+    import numpy as np
+
+    from metricflow.kernels.mlp import mlp_kernels
+
+    if points is None:
+        x = np.array([[0.0, 1.0], [1.0, 0.0], [0.6, 0.8], [-1.0, 0.5]])
+    else:
+        try:
+            x = np.load(points, allow_pickle=False)
+        except ValueError as exc:
+            raise InvalidInputError("points", f"cannot read {points}: {exc}") from exc
+    res = mlp_kernels(x, activation=activation, depth=depth, w_std=w_std, b_std=b_std)
+    doc = {"activation": activation, "depth": depth, "w_std": w_std, "b_std": b_std,
+           "n": int(res["ntk"].shape[0]), "nngp": res["nngp"], "ntk": res["ntk"]}
+    with np.printoptions(precision=6, suppress=True):
+        _echo(doc, as_json, [f"NNGP:\n{res['nngp']}", f"NTK:\n{res['ntk']}"])
+
+
+@ntk.command()
+@click.option("--arch", type=click.Choice(["cosnet", "gaussnet", "mlp"]), default="cosnet",
+              show_default=True, help="Network family.")
+@click.option("--dim", type=int, default=2, show_default=True, help="Input dimension.")
+@click.option("--widths", default="100,1000,10000", show_default=True,
+              help="Comma-separated widths N.")
+@click.option("--seeds", type=int, default=5, show_default=True, help="Draws per width.")
+@click.option("--points", "n_points", type=int, default=12, show_default=True,
+              help="Number of random input points.")
+@click.option("--sigma-w", type=float, default=1.0, show_default=True,
+              help="cos-/Gauss-net sigma_w.")
+@click.option("--activation", type=click.Choice(["relu", "erf", "gelu"]), default="relu",
+              show_default=True, help="For --arch mlp.")
+@click.option("--depth", type=int, default=1, show_default=True, help="For --arch mlp.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Base random seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@library_errors
+def convergence(arch, dim, widths, seeds, n_points, sigma_w, activation, depth, seed, as_json):
+    """Finite-width empirical NTK -> analytic NTK: relative error per width and the
+    log-log slope (expected -1/2)."""
+    from metricflow.kernels.convergence import convergence as run
+
+    try:
+        ws = [int(w) for w in widths.split(",") if w.strip()]
+    except ValueError as exc:
+        raise InvalidInputError("widths",
+                                f"must be comma-separated integers, got {widths!r}") from exc
+    doc = run(arch, dim=dim, widths=ws, seeds=seeds, n_points=n_points, sigma_w=sigma_w,
+              activation=activation, depth=depth, seed=seed)
+    lines = [f"{r['width']:>8d}  rel_error {r['rel_error']:.4g} (+- {r['rel_error_std']:.2g})"
+             for r in doc["rows"]]
+    _echo(doc, as_json, lines + [f"slope {doc['slope']:.3f} (expected -0.5)"])
+
+
+@ntk.command()
+@click.option("--dim", type=int, default=3, show_default=True,
+              help="Metric dimension (3: 9 components).")
+@click.option("--kind", type=click.Choice(["hermitian", "symmetric"]), default="hermitian",
+              show_default=True, help="Real symmetric or complex hermitian metric.")
+@click.option("--ansatz", type=click.Choice(["multiplicative", "additive", "componentwise"]),
+              default="multiplicative", show_default=True, help="Metric ansatz.")
+@click.option("--width", type=int, default=64, show_default=True, help="Hidden width.")
+@click.option("--depth", type=int, default=3, show_default=True, help="Hidden layers.")
+@click.option("--points", "n_points", type=int, default=10, show_default=True, help="Points.")
+@click.option("--method", type=click.Choice(["jacobian", "ntvp"]), default="jacobian",
+              show_default=True, help="Jacobian contraction or NTK-vector products.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@library_errors
+def metric(dim, kind, ansatz, width, depth, n_points, method, seed, as_json):
+    """Empirical metric-NTK Theta_IJ(x, x') of a gelu MLP metric ansatz on random points
+    (the journal version's I, J x n x n layout) and its block spectra."""
+    from metricflow.kernels.showcase import metric_example
+
+    doc = metric_example(dim=dim, kind=kind, ansatz=ansatz, width=width, depth=depth,
+                         n_points=n_points, method=method, seed=seed)
+    _echo(doc, as_json, [f"theta shape {doc['shape']}",
+                         f"diagonal-block eigenvalues: min {doc['eig_min']:.4g}, "
+                         f"max {doc['eig_max']:.4g}",
+                         f"off-diagonal block max |theta| {doc['offdiag_max']:.4g}"])

@@ -1,0 +1,141 @@
+"""Cos-net and Gauss-net: Gaussian frozen NTKs, analytic and at finite width (eqs. 2.27-2.37).
+
+The formulas are lambdified from the derivations in :mod:`metricflow.symbolic.ntk`
+(never re-typed): ``A(d, sigma_w)``, ``sigma(d, sigma_w)`` and the kernel in ``r``.
+
+Networks (corrected eq. 2.32; see docs/ntk.md)::
+
+    cos-net:    phi(x) = A/sqrt(N) sum_i a_i cos(w_i.x + b_i),   b ~ U(-pi, pi)
+    Gauss-net:  phi(x) = A/sqrt(N) sum_i a_i exp(w_i.x + b_i - sigma_b^2 - sigma_w^2 |x|^2/d),
+                b ~ N(0, sigma_b^2)
+
+with ``a ~ N(0, sigma_a^2)``, ``w_i ~ N(0, sigma_w^2/d I_d)``; only ``a`` is trained (2.33).
+Both have the frozen NTK ``N_sigma(|x - x'|)``, the normalised Gaussian of width
+``sigma = sqrt(d)/sigma_w`` (2.35-2.37), optionally rescaled by a deterministic ``h``
+(2.15-2.16, 2.28): ``h(x) h(x') N_sigma(|x - x'|)``.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from metricflow.errors import InvalidInputError
+from metricflow.kernels._x64 import x64
+
+ARCHS = ("cosnet", "gaussnet")
+
+
+@lru_cache(maxsize=4)
+def _lambdified(arch: str):
+    import sympy as sp
+
+    from metricflow.symbolic import ntk as sym
+
+    res = sym.cosnet() if arch == "cosnet" else sym.gaussnet()
+    args = (sym.d_sym, sym.sigma_w)
+    A = sp.lambdify(args, res.A, "math")
+    sigma = sp.lambdify(args, res.sigma, "math")
+    kernel = sp.lambdify((sym.r, *args), res.kernel, "jax")
+    # kernel for a general normalisation A: kernel_A / A^2 is A-independent
+    shape = sp.lambdify((sym.r, *args), sp.simplify(res.kernel_A / sym.A_sym**2), "jax")
+    return A, sigma, kernel, shape
+
+
+def _check_arch(arch):
+    if arch not in ARCHS:
+        raise InvalidInputError("arch", f"must be one of {list(ARCHS)}, got {arch!r}")
+
+
+def _check_pos(value, name):
+    if not (isinstance(value, (int, float, np.floating, np.integer)) and np.isfinite(value)
+            and value > 0):
+        raise InvalidInputError(name, f"must be a positive number, got {value!r}")
+
+
+def constants(arch: str, dim: int, sigma_w: float) -> dict:
+    """Normalisation ``A`` and width ``sigma`` (floats) of the network (eqs. 2.36-2.37,
+    corrected; Gauss-net analogue)."""
+    _check_arch(arch)
+    if not isinstance(dim, (int, np.integer)) or dim < 1:
+        raise InvalidInputError("dim", f"must be a positive integer, got {dim!r}")
+    _check_pos(sigma_w, "sigma_w")
+    A, sigma, _, _ = _lambdified(arch)
+    args = (int(dim), float(sigma_w))
+    return {"A": float(A(*args)), "sigma": float(sigma(*args))}
+
+
+def _points(x, name, dim=None):
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or (dim is not None and arr.shape[1] != dim):
+        raise InvalidInputError(name, f"must be an (n, {dim or 'd'}) array, got shape {arr.shape}")
+    return arr
+
+
+def gaussian_ntk(x1, x2=None, *, arch: str = "cosnet", sigma_w: float = 1.0, A: float | None = None,
+                 h=None) -> np.ndarray:
+    """Analytic frozen NTK ``Theta_bar(x, x')`` of the cos-net / Gauss-net (eq. 2.35; 2.27).
+
+    With ``A=None`` the normalised Gaussian (2.36-2.37 corrected); with a number ``A`` the
+    kernel of that network.  ``h`` (a function of an (n, d) array returning (n,)) applies
+    the rescaling trick (2.15-2.16, 2.28): ``h(x) h(x') Theta_bar``.  Returns (n1, n2).
+    """
+    _check_arch(arch)
+    _check_pos(sigma_w, "sigma_w")
+    a = _points(x1, "x1")
+    b = a if x2 is None else _points(x2, "x2", a.shape[1])
+    d = a.shape[1]
+    _, _, kernel, shape = _lambdified(arch)
+    with x64():
+        r = jnp.sqrt(jnp.maximum(jnp.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=-1), 0.0))
+        if A is None:
+            k = kernel(r, d, float(sigma_w))
+        else:
+            k = A**2 * shape(r, d, float(sigma_w))
+        if h is not None:
+            k = jnp.asarray(h(a))[:, None] * k * jnp.asarray(h(b))[None, :]
+        return np.asarray(k, dtype=np.float64)
+
+
+# ------------------------------------------------------------------ finite width
+
+def init(key, *, arch: str = "cosnet", dim: int, width: int, sigma_w: float = 1.0,
+         sigma_a: float = 1.0, sigma_b: float = 1.0) -> dict:
+    """Draw the parameters ``{"a", "w", "b"}`` of a width-``width`` network (float64)."""
+    _check_arch(arch)
+    if not isinstance(width, (int, np.integer)) or width < 1:
+        raise InvalidInputError("width", f"must be a positive integer, got {width!r}")
+    with x64():
+        ka, kw, kb = jax.random.split(key, 3)
+        a = sigma_a * jax.random.normal(ka, (width,), jnp.float64)
+        w = sigma_w / math.sqrt(dim) * jax.random.normal(kw, (width, dim), jnp.float64)
+        if arch == "cosnet":
+            b = jax.random.uniform(kb, (width,), jnp.float64, -jnp.pi, jnp.pi)
+        else:
+            b = sigma_b * jax.random.normal(kb, (width,), jnp.float64)
+    return {"a": a, "w": w, "b": b}
+
+
+def features(params: dict, x, *, arch: str = "cosnet", sigma_w: float = 1.0,
+             sigma_b: float = 1.0):
+    """Random features ``cos(w_i.x + b_i)`` (cos-net) or the normalised exponentials
+    (Gauss-net) at one point (d,) -> (N,) or a batch (n, d) -> (n, N)."""
+    pre = x @ params["w"].T + params["b"]
+    if arch == "cosnet":
+        return jnp.cos(pre)
+    d = params["w"].shape[1]
+    sq = jnp.sum(x * x, axis=-1, keepdims=True) if x.ndim > 1 else jnp.sum(x * x)
+    return jnp.exp(pre - sigma_b**2 - sigma_w**2 * sq / d)
+
+
+def apply(params: dict, x, *, arch: str = "cosnet", A: float = 1.0, sigma_w: float = 1.0,
+          sigma_b: float = 1.0):
+    """Network output ``phi(x) = A/sqrt(N) sum_i a_i feature_i(x)`` (eq. 2.32 corrected)."""
+    feats = features(params, x, arch=arch, sigma_w=sigma_w, sigma_b=sigma_b)
+    return A / jnp.sqrt(params["a"].shape[0]) * (feats @ params["a"])
