@@ -197,9 +197,11 @@ def main():
         "quoted_peer_figures_from_issue": QUOTED_PEERS,
         "targets_vs_quoted": {
             "warm_sample_below_cyjax_0.24s": t_ours < 0.24,
+            "warm_sample_cpu_below_cyjax_0.24s": c_ours < 0.24,
             "warm_sigma_below_cyjax_0.26s": t_sigma < 0.26,
             "cold_inprocess_below_cyjax_3.0s": cold_inproc < 3.0,
             "cli_cold_below_cyjax_cold_3.0s": cli_cold < 3.0,
+            "cli_cold_cpu_below_cyjax_cold_3.0s": CLI_CPU.get("sample_cold", 1e9) < 3.0,
             "nn_1e5_below_10s": ((nn.get("seconds_full", float("inf")) < 10.0)
                                  if args.nn_full else None),
         },

@@ -64,8 +64,18 @@ def test_nearest_neighbours_exact_vs_brute_force(poly, n):
     d, idx = nearest_neighbours(z)
     D = fs_distance_matrix(z)
     np.fill_diagonal(D, np.inf)
-    assert np.allclose(d, D.min(axis=1), rtol=0, atol=1e-15)
-    assert np.allclose(D[np.arange(n), idx], d, atol=1e-15)
+    # the matrix uses arccos of the overlap away from 0: error <~ 1e-16/sin d < 1e-13
+    assert np.allclose(d, D.min(axis=1), rtol=0, atol=1e-13)
+    assert np.allclose(D[np.arange(n), idx], d, atol=1e-13)
+
+
+def test_distance_matrix_matches_pairwise_stable_formula():
+    z = sample("fermat-quintic", 300, seed=5).points
+    z = np.vstack([z, z[:3] * 1.5j, z[3:6] + 1e-9])  # exact and near duplicates
+    D = fs_distance_matrix(z)
+    ref = fs_distance(z[:, None, :], z[None, :, :])
+    assert np.allclose(D, ref, rtol=0, atol=1e-13)
+    assert D[0, 300] < 1e-7 and 0 < D[3, 303] < 1e-7
 
 
 def test_nearest_neighbours_with_duplicates():

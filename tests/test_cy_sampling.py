@@ -42,6 +42,7 @@ def test_points_on_hypersurface_and_geometry_consistent(poly):
     ag[ar, ps.patch] = -1
     assert np.array_equal(ps.elim, np.argmax(ag, axis=1))  # smallest |Omega|^2
     assert np.allclose(ps.omega2, 1 / np.abs(grad[ar, ps.elim]) ** 2, rtol=1e-13)
+    assert np.allclose(ps.omega, 1 / grad[ar, ps.elim], rtol=1e-13)
     assert np.all(ps.det_g_fs > 0)
     assert np.allclose(ps.weights, ps.omega2 / ps.det_g_fs, rtol=1e-14)
 

@@ -149,7 +149,8 @@ def distances(ns, seed, poly, one_per_line, chart, outdir, as_json):
 @click.option("--match", type=click.Choice(["greedy", "optimal"]), default="greedy",
               show_default=True, help="Merging across mini-batches (eq. 3.3).")
 @click.option("--heatmap-points", type=int, default=1000, show_default=True,
-              help="Points used for the heat maps and the unbatched reference.")
+              help="Points used for the heat maps and the unbatched reference (in 5 "
+                   "mini-batches if --batch-size is larger).")
 @click.option("--out", "outdir", default="metricflow-out/cy-cluster", show_default=True,
               type=click.Path(file_okay=False), help="Folder for labels, JSON and heat maps.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -170,8 +171,11 @@ def cluster(points, batch_size, clusters, match, heatmap_points, outdir, as_json
                                            progress=True)
     m = min(len(ps), heatmap_points)
     sub = ps.points[:m]
-    rep = clustering.cluster_report(sub, min(batch_size, m), min(clusters, m), match=match,
-                                    full_limit=m)
+    # Figure 2 compares batched and unbatched clustering of the same points: when the
+    # subset fits in one mini-batch, split it into 5 batches as the paper's figure does.
+    hb = batch_size if batch_size < m else max(2, m // 5)
+    hc = min(clusters, hb)
+    rep = clustering.cluster_report(sub, hb, hc, match=match, full_limit=m)
     save_npz_atomic(out / "labels.npz", labels=labels, heatmap_labels_batched=rep["labels_batched"],
                     heatmap_labels_full=rep["labels_full"])
     D = fs_distance_matrix(sub)

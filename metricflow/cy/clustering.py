@@ -65,15 +65,18 @@ def max_distance_between_clusters(za, la, zb, lb, C: int) -> np.ndarray:
     starts = np.searchsorted(lbs, np.arange(C))
     present = np.isin(np.arange(C), lbs)
     out = np.full((C, C), np.inf)
-    ubs = ub[ob]
-    for alpha in range(C):
-        rows = ua[la == alpha]
-        if rows.size == 0:
-            continue
-        ov = np.abs(np.conj(rows) @ ubs.T).min(axis=0)  # (Mb,)
-        mins = np.minimum.reduceat(ov, np.minimum(starts, len(ov) - 1))
-        dm = np.arccos(np.clip(mins, 0.0, 1.0))
-        out[alpha] = np.where(present, dm, np.inf)
+    ubs = np.ascontiguousarray(ub[ob].T)
+    from metricflow.cy._blas import blas_threads
+
+    with blas_threads(1):  # inner dimension n+1: threads only add overhead
+        for alpha in range(C):
+            rows = ua[la == alpha]
+            if rows.size == 0:
+                continue
+            ov = np.abs(np.conj(rows) @ ubs).min(axis=0)  # (Mb,)
+            mins = np.minimum.reduceat(ov, np.minimum(starts, len(ov) - 1))
+            dm = np.arccos(np.clip(mins, 0.0, 1.0))
+            out[alpha] = np.where(present, dm, np.inf)
     return out
 
 

@@ -40,13 +40,27 @@ def fs_distance(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     return 2.0 * np.arcsin(np.minimum(fs_chord(z, w) / 2.0, 1.0))
 
 
-def fs_distance_matrix(z: np.ndarray, w: np.ndarray | None = None, block: int = 256) -> np.ndarray:
-    """All pairwise FS distances (len(z), len(w)), stable near 0, in row blocks."""
-    z = np.asarray(z)
-    w = z if w is None else np.asarray(w)
-    out = np.empty((z.shape[0], w.shape[0]))
-    for s in range(0, z.shape[0], block):
-        out[s : s + block] = fs_distance(z[s : s + block, None, :], w[None, :, :])
+def fs_distance_matrix(z: np.ndarray, w: np.ndarray | None = None, block: int = 2048) -> np.ndarray:
+    """All pairwise FS distances (len(z), len(w)).
+
+    Overlaps |<u, v>| by (single-threaded) matrix products, d = arccos of them where that
+    is accurate (|<u, v>| < 1 - 1e-6, i.e. d > 1.4e-3: error < 1e-13), and the stable
+    chord formula for the nearly equal pairs.
+    """
+    from metricflow.cy._blas import blas_threads
+
+    uz = _unit(z)
+    uw = uz if w is None else _unit(w)
+    wT = np.ascontiguousarray(uw.T)
+    out = np.empty((uz.shape[0], uw.shape[0]))
+    with blas_threads(1):
+        for s in range(0, uz.shape[0], block):
+            c = np.abs(np.conj(uz[s : s + block]) @ wT)
+            d = np.arccos(np.minimum(c, 1.0))
+            i, j = np.nonzero(c > 1.0 - 1e-6)
+            if i.size:
+                d[i, j] = fs_distance(uz[s + i], uw[j])
+            out[s : s + block] = d
     return out
 
 
@@ -59,81 +73,105 @@ def fs_abs_overlap(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.abs(np.conj(_unit(z)) @ _unit(w).T)
 
 
-def projector_row(u: np.ndarray, p: int) -> np.ndarray:
-    """Real coordinates (N, 2(n+1) - 1) of the p-th row conj(u_p) u of the projector u u^dagger.
-
-    For unit vectors ||P_u - P_v||_F = sqrt(2) sin d(u, v) (Hilbert-Schmidt distance of
-    the projectors, monotone in the FS distance), and a row of a matrix is no longer
-    than the matrix, so this map is 1-Lipschitz: |row_p(u) - row_p(v)| <= sqrt(2) sin d.
-    """
-    r = np.conj(u[:, p])[:, None] * u
-    return np.concatenate([r.real, np.delete(r.imag, p, axis=1)], axis=1)
-
-
-def nearest_neighbours(z: np.ndarray, k_start: int = 4, workers: int = -1,
+def nearest_neighbours(z: np.ndarray, per_cell: int = 30, near: int = 8, seed: int = 0,
                        progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Exact nearest neighbour in FS distance of every point: (distances, indices).
 
-    For each patch p (largest |u_p| of the query), all points are mapped to the p-th
-    row of their projector (:func:`projector_row`, 1-Lipschitz for sqrt(2) sin d,
-    nearly isometric near the query since |u_p| >= 1/sqrt(n+1)) and put in a k-d tree
-    (scipy).  The best exact distance d* among ``k_start`` Euclidean candidates bounds
-    the nearest neighbour; every point within FS distance d* lies within Euclidean
-    radius sqrt(2) sin d* in this map, so the minimum of exact distances over that ball
-    query is the exact nearest neighbour.  Ties are broken arbitrarily.
+    Blocked brute force with triangle-inequality pruning (FS distance is a metric):
+    N/``per_cell`` random points are cell centres, every point joins its nearest
+    centre, R_c is the largest distance of a member to its centre.  For the queries of
+    a cell, a first bound d*_q comes from the members of the ``near`` nearest cells;
+    a cell c can then hold a closer point only if d(q, c) - R_c <= d*_q, i.e.
+    cos d(q, c) >= cos(d*_q + R_c).  All candidates of the cells that pass for some
+    query of the block are compared by one complex matrix product of overlaps
+    |<u, v>| = cos d (single-threaded BLAS), and the winner's distance is recomputed
+    with the stable formula.  Bounds carry a slack of 1e-7 rad for the round-off of
+    arccos near 1, so the candidate set is a superset of the needed one; only exact
+    ties (and near-duplicates closer than ~1e-8 rad, where cos d rounds to 1) may be
+    resolved arbitrarily.  Deterministic for a given ``seed``.
     """
-    from scipy.spatial import cKDTree
+    from metricflow.cy._blas import blas_threads
 
     z = np.asarray(z, dtype=np.complex128)
     if z.ndim != 2 or z.shape[0] < 2:
         raise InvalidInputError("points", "need at least 2 points of shape (N, n+1), "
                                 f"got {z.shape}")
     u = _unit(z)
-    N, n1 = u.shape
-    patch = np.argmax(u.real**2 + u.imag**2, axis=1)
-    best = np.full(N, np.inf)
-    arg = np.full(N, -1, dtype=np.int64)
-    it = range(n1)
-    if progress:
-        from tqdm import tqdm
+    N = u.shape[0]
+    uc = np.conj(u)
+    uT = np.ascontiguousarray(u.T)
+    K = max(1, min(N, N // max(1, int(per_cell))))
+    rng = np.random.default_rng(seed)
+    centres = u[np.sort(rng.choice(N, K, replace=False))]
+    CT = np.ascontiguousarray(centres.T)
+    slack = 1e-7
+    with blas_threads(1):
+        assign = np.empty(N, dtype=np.int64)
+        cos_c = np.empty(N)
+        for s in range(0, N, 4096):
+            ov = np.abs(uc[s : s + 4096] @ CT)
+            j = np.argmax(ov, axis=1)
+            assign[s : s + 4096] = j
+            cos_c[s : s + 4096] = ov[np.arange(j.size), j]
+        R = np.zeros(K)
+        np.maximum.at(R, assign, np.arccos(np.minimum(cos_c, 1.0)))
+        R += slack
+        cosR, sinR = np.cos(R), np.sin(R)
+        order = np.argsort(assign, kind="stable")
+        bounds = np.searchsorted(assign[order], np.arange(K + 1))
+        sizes = np.diff(bounds)
+        Dcc = np.abs(np.conj(centres) @ CT)
+        nearest = np.argsort(-Dcc, axis=1)[:, : min(near, K)]
 
-        it = tqdm(it, desc="nearest neighbours (patches)", leave=False)
-    for p in it:
-        q = np.flatnonzero(patch == p)
-        if q.size == 0:
-            continue
-        tree = cKDTree(projector_row(u, p))
-        Xq = projector_row(u[q], p)
-        k = min(k_start, N)
-        _, idx = tree.query(Xq, k=k, workers=workers)
-        idx = np.asarray(idx).reshape(q.size, k)
-        ch = fs_chord(u[q][:, None, :], u[idx])
-        ch[idx == q[:, None]] = np.inf
-        j = np.argmin(ch, axis=1)
-        cstar = ch[np.arange(q.size), j]
-        cand = idx[np.arange(q.size), j]
-        # sqrt(2) sin d = sqrt(2) c sqrt(1 - c^2/4) for the chord c = 2 sin(d/2)
-        r = np.sqrt(2.0) * cstar * np.sqrt(np.maximum(1.0 - cstar**2 / 4.0, 0.0))
-        r = np.where(np.isfinite(r), r * (1 + 1e-9) + 1e-14, np.inf)
-        lists = tree.query_ball_point(Xq, r, workers=workers, return_sorted=False)
-        lens = np.fromiter((len(x) for x in lists), dtype=np.int64, count=q.size)
-        flat = np.fromiter((i for x in lists for i in x), dtype=np.int64, count=int(lens.sum()))
-        pos = np.repeat(np.arange(q.size), lens)
-        chunk = 1_000_000
-        for s in range(0, flat.size, chunk):
-            f, ps_ = flat[s : s + chunk], pos[s : s + chunk]
-            c = fs_chord(u[q[ps_]], u[f])
-            c[f == q[ps_]] = np.inf
-            order = np.lexsort((c, ps_))
-            first = np.ones(order.size, dtype=bool)
-            first[1:] = ps_[order][1:] != ps_[order][:-1]
-            sel = order[first]
-            better = c[sel] < cstar[ps_[sel]]
-            cstar[ps_[sel][better]] = c[sel][better]
-            cand[ps_[sel][better]] = f[sel][better]
-        best[q] = cstar
-        arg[q] = cand
-    return 2.0 * np.arcsin(np.minimum(best / 2.0, 1.0)), arg
+        def members(cells):
+            lens = sizes[cells]
+            tot = int(lens.sum())
+            if tot == 0:
+                return np.empty(0, dtype=np.int64)
+            offs = np.repeat(bounds[cells] - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+            return order[offs + np.arange(tot)]
+
+        best = np.full(N, -np.inf)
+        arg = np.full(N, -1, dtype=np.int64)
+        cells = range(K)
+        if progress:
+            from tqdm import tqdm
+
+            cells = tqdm(cells, desc="nearest neighbours (cells)", leave=False, mininterval=0.5)
+        for a in cells:
+            Q = order[bounds[a] : bounds[a + 1]]
+            if Q.size == 0:
+                continue
+            uq = uc[Q]
+            first = nearest[a]
+            cand = members(first)
+            ov = np.abs(uq @ uT[:, cand])  # cos d
+            own = np.flatnonzero(first == a)  # the block's own cell: mask the diagonal
+            if own.size:
+                off = int(sizes[first[: own[0]]].sum())
+                ov[np.arange(Q.size), off + np.arange(Q.size)] = -np.inf
+            else:  # pragma: no cover - a cell is always among its own nearest
+                ov[Q[:, None] == cand[None, :]] = -np.inf
+            j = np.argmax(ov, axis=1)
+            bc = ov[np.arange(Q.size), j]
+            bi = cand[j]
+            dstar = np.where(np.isfinite(bc), np.arccos(np.clip(bc, 0.0, 1.0)), np.pi / 2) + slack
+            # cos(d* + R_c) = cos d* cos R_c - sin d* sin R_c (d* + R_c <= pi: monotone)
+            thresh = np.cos(dstar)[:, None] * cosR[None, :] - np.sin(dstar)[:, None] * sinR[None, :]
+            need = (np.abs(uq @ CT) >= thresh).any(axis=0)
+            need[first] = False
+            rest = np.flatnonzero(need)
+            if rest.size:
+                cand2 = members(rest)
+                ov2 = np.abs(uq @ uT[:, cand2])
+                j2 = np.argmax(ov2, axis=1)
+                bc2 = ov2[np.arange(Q.size), j2]
+                upd = bc2 > bc
+                bc = np.where(upd, bc2, bc)
+                bi = np.where(upd, cand2[j2], bi)
+            best[Q] = bc
+            arg[Q] = bi
+    return fs_distance(u, u[arg]), arg
 
 
 def nn_distance_scaling(ns=(1000, 10000), seed: int = 0, poly="fermat-quintic",

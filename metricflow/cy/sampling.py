@@ -76,6 +76,13 @@ class PointSet:
         return jacobian(self)
 
     @property
+    def omega(self) -> np.ndarray:
+        """The coefficient of Omega = omega dx_1 ^ ... ^ dx_{n-1} in each point's chart:
+        omega = 1/(dP/dz_e) (Poincare residue); |omega|^2 = omega2.  Complex (N,)."""
+        _, grad, _ = _poly_and_gradient(self.surface, np.ascontiguousarray(self.points.T))
+        return 1.0 / grad[self.elim.astype(np.intp), np.arange(len(self))]
+
+    @property
     def charts(self) -> np.ndarray:
         """Chart label p * (n+1) + e of each point (one of (n+1) n choices)."""
         return self.patch.astype(np.int64) * self.surface.n_ambient + self.elim
