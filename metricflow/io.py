@@ -35,6 +35,7 @@ def _atomic_target(path: str | os.PathLike) -> tuple[Path, int, str]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, 0o644)  # mkstemp creates 0600; results are ordinary readable files
     return path, fd, tmp
 
 

@@ -35,3 +35,10 @@ def test_npz_roundtrip(tmp_path):
 
 def test_to_jsonable_nonfinite():
     assert to_jsonable([float("nan"), float("inf")]) == ["nan", "inf"]
+
+
+def test_written_files_are_world_readable(tmp_path):
+    import stat
+
+    path = write_json_atomic(tmp_path / "r.json", {"a": 1})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
