@@ -18,12 +18,13 @@ PINS=(
 )
 NODEPS=("neural-tangents==0.6.5" "tf2jax==0.3.6")
 STAMP="$VENV/.nt-installed"
-if [ ! -f "$STAMP" ]; then
+WANT="${PINS[*]} ${NODEPS[*]}"
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then   # (re)install when pins change
   test -x "$VENV/bin/python" || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   "$VENV/bin/python" -m pip install --quiet "${PINS[@]}"
   "$VENV/bin/python" -m pip install --quiet --no-deps "${NODEPS[@]}"
-  touch "$STAMP"
+  printf '%s' "$WANT" > "$STAMP"
 fi
 export TF_CPP_MIN_LOG_LEVEL=3 JAX_PLATFORMS=cpu
 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" "$VENV/bin/python" tests/nt_crosscheck/crosscheck.py "$@"

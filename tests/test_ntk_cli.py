@@ -58,3 +58,18 @@ def test_bad_input_is_usage_error():
     assert "--dim" in res.output
     res = run(["convergence", "--widths", "10,x"])
     assert res.exit_code == 2 and "--widths" in res.output
+
+
+def test_gaussnet_and_metric_commands():
+    res = run(["gaussnet", "--dim", "2", "--sigma-w", "3/2", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert np.isclose(doc["A"], (1.5 / np.sqrt(4 * np.pi)) ** 1.0, rtol=1e-14)
+    res = run(["metric", "--dim", "2", "--kind", "symmetric", "--width", "4", "--depth", "1",
+               "--points", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert doc["shape"] == [3, 3, 2, 2]
+    assert doc["identity_max_abs_error"] <= 1e-12 * doc["theta_max_abs"]
+    for sub in ["cosnet", "gaussnet", "mlp", "convergence", "metric"]:
+        assert run([sub, "--help"]).exit_code == 0

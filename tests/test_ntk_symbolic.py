@@ -37,9 +37,12 @@ def test_printed_normalisation_is_square_root_of_correct(cos_general):
     # the printed (2.36) has the power of the normalisation off: A_printed^2 == A_correct
     ratio = sp.powsimp(cos_general.printed_A**2 / cos_general.A, force=True)
     assert sp.simplify(ratio) == 1
-    # and so it does not normalise the kernel, e.g. d = 1, sigma_w = 1
-    res = sym.cosnet(1, 1)
-    assert not math.isclose(float(res.printed_A), float(res.A))
+    # and so it does not normalise the kernel: int A_p^2/2 exp(-r^2/(2 sigma^2)) = 1/A_correct
+    d, sw = sym.d_sym, sym.sigma_w
+    integral = cos_general.printed_A**2 / 2 * (2 * sp.pi * d / sw**2) ** (d / 2)
+    assert sp.simplify(sp.powsimp(integral * cos_general.A, force=True)) == 1
+    res = sym.cosnet(1, 1)                      # e.g. d = 1, sigma_w = 1: integral 1.1196
+    assert 1 / float(res.A) == pytest.approx(1.1196, abs=1e-4)
 
 
 def test_normalised_kernel_integrates_to_one_symbolically(cos_general):

@@ -181,6 +181,7 @@ def metric(dim, kind, ansatz, width, depth, n_points, method, seed, as_json):
     doc = metric_example(dim=dim, kind=kind, ansatz=ansatz, width=width, depth=depth,
                          n_points=n_points, method=method, seed=seed)
     _echo(doc, as_json, [f"theta shape {doc['shape']}",
-                         f"diagonal-block eigenvalues: min {doc['eig_min']:.4g}, "
+                         f"diagonal-block eigenvalues (real parts; train x test blocks): "
+                         f"min {doc['eig_min']:.4g}, "
                          f"max {doc['eig_max']:.4g}",
                          f"off-diagonal block max |theta| {doc['offdiag_max']:.4g}"])

@@ -30,6 +30,8 @@ For infinite-width networks with independent outputs ``Theta^phi_KL = delta_KL T
 
 from __future__ import annotations
 
+import functools
+
 import jax.numpy as jnp
 import numpy as np
 import scipy.stats
@@ -91,9 +93,12 @@ def from_components(c, dim: int, kind: str = "symmetric"):
     return upper + jnp.conj(jnp.swapaxes(upper, -1, -2)) + jnp.eye(dim) * diag[..., None, :]
 
 
+@functools.lru_cache(maxsize=64)
 def metric_model(g_fn, kind: str = "symmetric"):
     """Turn ``g_fn(params, x) -> (d, d)`` into ``f(params, x) -> (n_comp,)`` for
-    :func:`metricflow.kernels.empirical.empirical_ntk` (eq. 2.7 over components)."""
+    :func:`metricflow.kernels.empirical.empirical_ntk` (eq. 2.7 over components).
+    Cached, so the same ``g_fn`` always gives the same function (and compilations are
+    reused)."""
     _check_kind(kind)
     return lambda params, x: to_components(g_fn(params, x), kind)
 
