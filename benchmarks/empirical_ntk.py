@@ -30,8 +30,8 @@ def child(args) -> dict:
     import jax.numpy as jnp
     import numpy as np
 
+    from metricflow._x64 import x64
     from metricflow.kernels import mlp
-    from metricflow.kernels._x64 import x64
     from metricflow.kernels.empirical import empirical_ntk
 
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

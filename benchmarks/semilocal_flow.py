@@ -73,8 +73,10 @@ def main():
     args = ap.parse_args()
     import jax
 
+    from metricflow._x64 import x64
+
     rows = []
-    with jax.enable_x64(True):
+    with x64():
         for n in [int(s) for s in args.sizes.split(",")]:
             rows.append(measure(n, args))
             print(f"# n={n} done", file=sys.stderr)

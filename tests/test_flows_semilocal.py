@@ -1,11 +1,11 @@
 """Semi-local flow (eq. 2.30): FFT, blocked and dense smearing agree; σ → 0 gives the local flow."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from metricflow._x64 import x64
 from metricflow.cli import cli
 from metricflow.errors import InvalidInputError
 from metricflow.flows import initial_metric, run_flow
@@ -22,7 +22,7 @@ def test_fft_blocked_and_dense_smearing_agree():
     x = T.points
     field = np.cos(x[..., 0] + 2 * x[..., 1])[..., None] * rng.normal(size=3)
     sigma = 0.5
-    with jax.enable_x64(True):
+    with x64():
         pts = jnp.asarray(x.reshape(-1, 2))
         vals = jnp.asarray(field.reshape(-1, 3))
         w = jnp.full(pts.shape[0], T.cell_volume)
@@ -38,7 +38,7 @@ def test_fft_blocked_and_dense_smearing_agree():
 def test_semilocal_velocity_tends_to_local_like_sigma_squared():
     T = Torus(2, 32)
     g = initial_metric(T, "bumpy", seed=1)
-    with jax.enable_x64(True):
+    with x64():
         g = jnp.asarray(g)
         local = np.asarray(ricci_velocity(T, g))
         sigmas = np.array([0.08, 0.04, 0.02])

@@ -46,6 +46,7 @@ def run(manifold, flow_name, kernel, steps, dt, init, n, seed, method, record_ev
     import numpy as np
     from tqdm import tqdm
 
+    from metricflow._x64 import x64
     from metricflow.errors import InvalidInputError
     from metricflow.flows.integrate import run_flow
     from metricflow.flows.local import initial_metric, scalar_curvature
@@ -76,7 +77,7 @@ def run(manifold, flow_name, kernel, steps, dt, init, n, seed, method, record_ev
     bar.close()
     import jax
 
-    with jax.enable_x64(True):
+    with x64():
         R0 = np.asarray(scalar_curvature(T, jax.numpy.asarray(result.snapshots[0])))
         R1 = np.asarray(scalar_curvature(T, jax.numpy.asarray(result.final)))
     save_npz_atomic(out / "trajectory.npz", times=np.array(result.snapshot_times),

@@ -143,6 +143,7 @@ def run_flow(manifold: Torus, g0, *, flow: str = "ricci", kernel: str = "local",
     """
     import jax
 
+    from metricflow._x64 import x64
     from metricflow.flows.local import diagnostics
 
     d = manifold.dim
@@ -180,7 +181,7 @@ def run_flow(manifold: Torus, g0, *, flow: str = "ricci", kernel: str = "local",
             result.history = state["history"]
             result.snapshot_times = state["snapshot_times"]
             result.snapshots = list(np.array(data["snapshots"])) if data["snapshots"].size else []
-    with jax.enable_x64(True):
+    with x64():
         if start == 0:
             rec = {"t": 0.0, "step": 0, **diagnostics(manifold, jax.numpy.asarray(g))}
             result.history = [rec]

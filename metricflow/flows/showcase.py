@@ -9,6 +9,7 @@ def showcase(outdir: Path) -> dict:
     import jax
     import numpy as np
 
+    from metricflow._x64 import x64
     from metricflow.flows.integrate import run_flow
     from metricflow.flows.local import initial_metric, scalar_curvature
     from metricflow.flows.plots import plot_history, plot_scalar_fields
@@ -17,7 +18,7 @@ def showcase(outdir: Path) -> dict:
     T = Torus(2, 24)
     g0 = initial_metric(T, "bumpy", seed=0)
     res = run_flow(T, g0, flow="ricci", steps=150, dt=2e-3, method="rk4", record_every=15)
-    with jax.enable_x64(True):
+    with x64():
         R0 = np.asarray(scalar_curvature(T, jax.numpy.asarray(g0)))
         R1 = np.asarray(scalar_curvature(T, jax.numpy.asarray(res.final)))
     title = "Ricci flow on T² (24², RK4, dt = 0.002)"

@@ -16,9 +16,9 @@ import functools
 import jax
 import numpy as np
 
+from metricflow._x64 import x64
 from metricflow.errors import InvalidInputError
 from metricflow.kernels import gaussian, mlp
-from metricflow.kernels._x64 import x64
 from metricflow.kernels.empirical import empirical_ntk
 
 ARCHS = ("cosnet", "gaussnet", "mlp")

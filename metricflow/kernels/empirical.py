@@ -32,8 +32,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from metricflow._x64 import x64
 from metricflow.errors import InvalidInputError
-from metricflow.kernels._x64 import x64
 
 METHODS = ("jacobian", "ntvp")
 

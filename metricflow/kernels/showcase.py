@@ -15,10 +15,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from metricflow._x64 import x64
 from metricflow.errors import InvalidInputError
 from metricflow.kernels import metric as mk
 from metricflow.kernels import mlp
-from metricflow.kernels._x64 import x64
 
 
 def fs_metric(x, dim: int):

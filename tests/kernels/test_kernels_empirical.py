@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from metricflow._x64 import x64
 from metricflow.errors import InvalidInputError
 from metricflow.kernels import gaussian, mlp
-from metricflow.kernels._x64 import x64
 from metricflow.kernels.convergence import convergence
 from metricflow.kernels.empirical import empirical_ntk, ntk_vector_product, rescale
 

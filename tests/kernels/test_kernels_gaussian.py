@@ -79,7 +79,7 @@ def test_local_limit_rate(expansion, x0, c, k):
 def test_finite_width_apply_shapes_and_errors():
     import jax
 
-    from metricflow.kernels._x64 import x64
+    from metricflow._x64 import x64
 
     x = np.zeros((2, 3))
     with x64():
@@ -107,7 +107,7 @@ def test_full_parameter_cosnet_ntk_matches_finite_width():
     import jax
     import sympy as sp
 
-    from metricflow.kernels._x64 import x64
+    from metricflow._x64 import x64
     from metricflow.kernels.empirical import empirical_ntk
     from metricflow.symbolic import ntk as sym
 

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from metricflow._x64 import x64
 from metricflow.errors import InvalidInputError
 from metricflow.kernels import metric as mk
 from metricflow.kernels import mlp
-from metricflow.kernels._x64 import x64
 from metricflow.kernels.showcase import metric_example
 
 

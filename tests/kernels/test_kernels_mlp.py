@@ -13,9 +13,9 @@ import scipy.integrate
 import scipy.stats
 from numpy.polynomial.hermite_e import hermegauss
 
+from metricflow._x64 import x64
 from metricflow.errors import InvalidInputError
 from metricflow.kernels import mlp
-from metricflow.kernels._x64 import x64
 
 Z, W = hermegauss(120)
 W = W / np.sqrt(2 * np.pi)

@@ -7,10 +7,16 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from metricflow._x64 import x64
 from metricflow.errors import InvalidInputError
 from metricflow.symbolic.codegen import compile_jet_kernel, derive_jet_formula, lambdify
 
-jax.config.update("jax_enable_x64", True)  # tests only; the library never flips it at import
+
+@pytest.fixture(autouse=True)
+def _float64():
+    """Every test here runs in float64 without leaking the setting to other modules."""
+    with x64():
+        yield
 
 
 def make_metric(n, seed):

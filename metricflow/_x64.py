@@ -1,4 +1,5 @@
-"""Float64 inside library functions only (docs/conventions.md, "Numbers").
+"""Float64 inside library functions only (docs/conventions.md, "Numbers"); the one way
+metricflow switches JAX to 64 bits.
 
 ``x64()`` is a context manager that switches JAX's 64-bit mode on for the block and
 restores the previous state afterwards.  It works with current JAX (``jax.enable_x64``)
