@@ -74,3 +74,21 @@ def save_npz_atomic(path: str | os.PathLike, **arrays: Any) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def save_figure_atomic(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
+    """Save a matplotlib figure as PNG atomically and close it; returns the path."""
+    path, fd, tmp = _atomic_target(path)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format="png", dpi=dpi)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    return path

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from metricflow.io import save_figure_atomic
+
 
 def _plt():
     import matplotlib
@@ -35,13 +37,7 @@ def heatmaps(D: np.ndarray, labels_batched: np.ndarray, labels_full: np.ndarray 
     fig.colorbar(im, ax=axes, shrink=0.8, label="FS distance")
     if title:
         fig.suptitle(title)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return save_figure_atomic(fig, path, dpi=110)
 
 
 def nn_scaling_plot(result: dict, path: str | Path) -> Path:
@@ -62,10 +58,4 @@ def nn_scaling_plot(result: dict, path: str | Path) -> Path:
     ax.set_ylabel("nearest-neighbour FS distance")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return save_figure_atomic(fig, path, dpi=110)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from metricflow.io import save_figure_atomic
+
 
 def plot_history(history: list[dict], path: Path, title: str) -> Path:
     import matplotlib
@@ -21,9 +23,7 @@ def plot_history(history: list[dict], path: Path, title: str) -> Path:
     axes[1].set_ylabel("max |R|")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure_atomic(fig, path)
 
 
 def plot_scalar_fields(fields: list, times: list[float], path: Path, title: str) -> Path:
@@ -45,6 +45,4 @@ def plot_scalar_fields(fields: list, times: list[float], path: Path, title: str)
         ax.set_ylabel("y")
     fig.colorbar(im, ax=list(axes), shrink=0.8)
     fig.suptitle(title, fontsize=10)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure_atomic(fig, path)

@@ -17,6 +17,7 @@ import numpy as np
 
 from metricflow._x64 import x64
 from metricflow.errors import InvalidInputError
+from metricflow.io import save_figure_atomic
 from metricflow.kernels import metric as mk
 from metricflow.kernels import mlp
 
@@ -181,8 +182,7 @@ def showcase(outdir: Path) -> dict:
     ax.set_title("metric-NTK blocks, multiplicative CY ansatz")
     fig.tight_layout()
     png = "ntk.png"
-    fig.savefig(outdir / png, dpi=90)
-    plt.close(fig)
+    save_figure_atomic(fig, outdir / png, dpi=90)
     summary = [
         f"cos-net d=1 sigma_w=2: A = {res.A} = {consts['A']:.6g} "
         f"(printed eq. 2.36 gives {float(res.printed_A):.6g}), sigma = {consts['sigma']:.6g}",

@@ -74,8 +74,9 @@ def showcase(outdir: Path) -> dict:
     ax.set_title("Ricci flow of a Berger sphere (derived ODE)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(outdir / "berger_ricci_flow.png")
-    plt.close(fig)
+    from metricflow.io import save_figure_atomic
+
+    save_figure_atomic(fig, outdir / "berger_ricci_flow.png")
     lines = [
         f"Perelman flow of exp(2u)(dx²+dy²) equals Ricci flow − L_∇f g: "
         f"{data['perelman_conformal_2d']['equals_ricci_flow_minus_lie_derivative']}",
