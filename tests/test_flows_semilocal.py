@@ -57,8 +57,37 @@ def test_semilocal_flow_smooths_and_cli_accepts_gaussian_kernel(tmp_path):
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.parametrize("kernel", ["gaussian:x", "gaussian:-1", "ntk:relu", "cauchy:1"])
+@pytest.mark.parametrize("kernel", ["gaussian:x", "gaussian:-1", "cauchy:1"])
 def test_bad_kernel_strings(kernel):
+    T = Torus(2, 8)
+    with pytest.raises(InvalidInputError, match="kernel"):
+        run_flow(T, initial_metric(T, "flat"), kernel=kernel, steps=1)
+
+
+def test_frozen_ntk_flow_is_the_kernel_applied_to_the_local_velocity(tmp_path):
+    """Eq. (2.12): one Euler step of the frozen-NTK flow equals K @ (−2 Ric) on the grid, with K the
+    (positive semi-definite) NTK matrix of the periodic features; the flat torus stays flat."""
+    from metricflow.flows.frozen import frozen_ntk_matrix, parse_ntk_kernel
+
+    T = Torus(2, 12)
+    g0 = initial_metric(T, "bumpy", seed=3)
+    K = frozen_ntk_matrix(T, **parse_ntk_kernel("ntk:relu:2"))
+    assert np.min(np.linalg.eigvalsh(K)) > -1e-12 * np.max(np.abs(K))
+    dt = 1e-3
+    res = run_flow(T, g0, kernel="ntk:relu:2", steps=1, dt=dt, method="euler", record_every=1)
+    with x64():
+        V = np.asarray(ricci_velocity(T, jnp.asarray(g0))).reshape(T.npoints, 4)
+    expected = g0 + dt * (K @ V).reshape(g0.shape)
+    np.testing.assert_allclose(res.final, expected, atol=1e-13)
+    flat = run_flow(T, initial_metric(T, "flat"), kernel="ntk:erf", steps=2, dt=1e-2, record_every=1)
+    assert np.max(np.abs(flat.final - np.eye(2))) < 1e-14
+    result = CliRunner().invoke(cli, ["flow", "run", "--kernel", "ntk:gelu", "--steps", "4", "--n", "12",
+                                      "--out", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("kernel", ["ntk:tanh", "ntk:relu:0", "ntk:relu:x", "ntk"])
+def test_bad_ntk_kernel_strings(kernel):
     T = Torus(2, 8)
     with pytest.raises(InvalidInputError, match="kernel"):
         run_flow(T, initial_metric(T, "flat"), kernel=kernel, steps=1)

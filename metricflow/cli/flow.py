@@ -13,7 +13,7 @@ MANIFOLDS = {"torus2": 2, "torus3": 3}
 
 @click.group()
 def flow():
-    """Run metric flows (this release: local and semi-local Ricci flow on the flat tori T², T³)."""
+    """Run metric flows (this release: local, semi-local and frozen-NTK Ricci flows on T², T³)."""
 
 
 @flow.command()
@@ -21,7 +21,8 @@ def flow():
               help="torus2 or torus3 (periodic grid, spectral derivatives).")
 @click.option("--flow", "flow_name", default="ricci", show_default=True, help="ricci: dg/dt = -2 Ric (eq. 2.39).")
 @click.option("--kernel", default="local", show_default=True,
-              help="local: the σ → 0 limit (eq. 2.31); gaussian:SIGMA: semi-local flow (eq. 2.30).")
+              help="local: the σ → 0 limit (eq. 2.31); gaussian:SIGMA: semi-local flow (eq. 2.30); "
+                   "ntk:ACTIVATION[:DEPTH]: non-local flow with a frozen MLP NTK (eq. 2.12), e.g. ntk:relu.")
 @click.option("--steps", default=200, show_default=True, type=int, help="Number of time steps.")
 @click.option("--dt", default=2e-3, show_default=True, type=float, help="Time step.")
 @click.option("--init", "init", default="bumpy", show_default=True,
@@ -60,7 +61,11 @@ def run(manifold, flow_name, kernel, steps, dt, init, n, seed, method, record_ev
     if flow_name != "ricci":
         raise InvalidInputError("flow_name", f"expected 'ricci' in this release (the Perelman flow with its "
                                 f"dilaton is not available yet), got {flow_name!r}")
-    if kernel != "local":
+    if kernel.startswith("ntk:"):
+        from metricflow.flows.frozen import parse_ntk_kernel
+
+        parse_ntk_kernel(kernel)
+    elif kernel != "local":
         from metricflow.flows.integrate import parse_gaussian_kernel
 
         parse_gaussian_kernel(kernel)

@@ -47,6 +47,13 @@ def _velocity(name: str, manifold: Torus, kernel: str = "local"):
         raise InvalidInputError("flow", f"expected one of {VELOCITIES}, got {name!r}")
     if kernel == "local":
         return lambda g: ricci_velocity(manifold, g)
+    if kernel.startswith("ntk:"):
+        import jax.numpy as jnp
+
+        from metricflow.flows.frozen import frozen_ntk_matrix, frozen_ntk_velocity, parse_ntk_kernel
+
+        K = jnp.asarray(frozen_ntk_matrix(manifold, **parse_ntk_kernel(kernel)))
+        return lambda g: frozen_ntk_velocity(manifold, ricci_velocity(manifold, g), K)
     sigma = parse_gaussian_kernel(kernel)
     return lambda g: semilocal_ricci_velocity(manifold, g, sigma)
 
@@ -55,8 +62,8 @@ def parse_gaussian_kernel(kernel: str) -> float:
     """``"gaussian:0.2"`` -> 0.2, with a clear error otherwise."""
     name, _, value = kernel.partition(":")
     if name != "gaussian":
-        raise InvalidInputError("kernel", f"expected 'local' or 'gaussian:SIGMA', got {kernel!r} "
-                                "(ntk:ARCH is not available yet)")
+        raise InvalidInputError("kernel", f"expected 'local', 'gaussian:SIGMA' or 'ntk:ACTIVATION[:DEPTH]', "
+                                f"got {kernel!r}")
     try:
         sigma = float(value)
     except ValueError:
@@ -132,7 +139,8 @@ def run_flow(manifold: Torus, g0, *, flow: str = "ricci", kernel: str = "local",
     flow:
         ``"ricci"``: eq. (2.39).
     kernel:
-        ``"local"`` (σ → 0, eq. 2.31) or ``"gaussian:SIGMA"`` (semi-local, eq. 2.30).
+        ``"local"`` (σ → 0, eq. 2.31), ``"gaussian:SIGMA"`` (semi-local, eq. 2.30) or
+        ``"ntk:ACTIVATION[:DEPTH]"`` (non-local, frozen MLP NTK, eq. 2.12).
     record_every:
         Steps between records (diagnostics, monitors, checkpoints, progress).
     checkpoint, checkpoint_every, resume:
@@ -160,7 +168,6 @@ def run_flow(manifold: Torus, g0, *, flow: str = "ricci", kernel: str = "local",
     if method not in METHODS:
         raise InvalidInputError("method", f"expected one of {METHODS}, got {method!r}")
     _check(g0, 0.0)
-    velocity = _velocity(flow, manifold, kernel)
     meta = {"manifold": manifold.name, "n": manifold.n, "flow": flow, "kernel": kernel, "dt": dt, "method": method,
             "record_every": record_every}
     n_records = -(-steps // record_every)
@@ -182,6 +189,7 @@ def run_flow(manifold: Torus, g0, *, flow: str = "ricci", kernel: str = "local",
             result.snapshot_times = state["snapshot_times"]
             result.snapshots = list(np.array(data["snapshots"])) if data["snapshots"].size else []
     with x64():
+        velocity = _velocity(flow, manifold, kernel)
         if start == 0:
             rec = {"t": 0.0, "step": 0, **diagnostics(manifold, jax.numpy.asarray(g))}
             result.history = [rec]
