@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "demo": "metricflow.cli.demo:demo",
     "derive": "metricflow.cli.derive:derive",
     "flow": "metricflow.cli.flow:flow",
+    "perelman-check": "metricflow.cli.perelman:perelman_check",
     "cy": "metricflow.cli.cy:cy",
     "ntk": "metricflow.cli.ntk:ntk",
 }
