@@ -56,6 +56,8 @@ def perelman_check(dim, seeds, seed, outdir, as_json):
                    label=f"infinite width (slope {doc['sigma_slope']:.2f})")
     axes[1].loglog([r["sigma"] for r in sr], [r["rel_error"] for r in sr], "s--", label="finite width")
     axes[1].set_xlabel("σ")
+    axes[1].minorticks_off()
+    axes[1].set_xticks([r["sigma"] for r in sr], [f"{r['sigma']:g}" for r in sr])
     axes[1].legend(fontsize=7)
     fig.suptitle("cos-net velocity vs Perelman's flow (2.40)", fontsize=10)
     fig.tight_layout()
