@@ -94,8 +94,21 @@ class ComplexCoordinates:
         return expr
 
     def to_user(self, expr: sp.Expr) -> sp.Expr:
-        """Internal z̄ symbols back to ``conjugate(z)`` (for printing and JSON)."""
-        return sp.sympify(expr).xreplace(self._to_user)
+        """Internal z̄ symbols back to ``conjugate(z)`` (for printing and JSON).
+
+        Inside undefined functions and their derivatives the internal name ``z__bar``
+        is kept (sympy cannot differentiate with respect to ``conjugate(z)``)."""
+        expr = sp.sympify(expr)
+        holders = {}
+
+        def hold(node):
+            d = sp.Dummy("h")
+            holders[d] = node
+            return d
+
+        expr = expr.replace(lambda e: isinstance(e, sp.Derivative) and isinstance(e.expr, AppliedUndef), hold)
+        expr = expr.replace(lambda e: isinstance(e, AppliedUndef), hold)
+        return expr.xreplace(self._to_user).xreplace(holders)
 
     def conjugate(self, expr: sp.Expr) -> sp.Expr:
         return conjugate_expr(expr, self._swap)
