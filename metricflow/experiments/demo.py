@@ -24,6 +24,7 @@ from metricflow.io import write_json_atomic, write_text_atomic
 #: name -> "module:function" of each showcase, in report order.
 SHOWCASES: dict[str, str] = {
     "symbolic": "metricflow.symbolic.showcase:showcase",
+    "kahler": "metricflow.symbolic.kahler_showcase:showcase",
 }
 
 

@@ -66,3 +66,17 @@ def test_bad_input_is_one_line_and_exit_2(args, needle, capsys):
     assert exc.value.code == 2
     assert needle in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_kahler_showcase(tmp_path):
+    """`metricflow demo --only kahler`: exact checks true, the corrected (B.21) flow decreases E
+    monotonically, the printed sign increases it; the PNG is written."""
+    from metricflow.experiments.demo import run_demo
+
+    sc = run_demo(tmp_path, only=["kahler"])["showcases"]["kahler"]
+    d = sc["data"]
+    assert d["fubini_study_cp2"]["ricci_form_equals_3g"] is True
+    assert d["torus_flow"]["corrected_monotone"] is True
+    first, last = d["torus_flow"]["printed_energy_first_last"]
+    assert last > first
+    assert (tmp_path / "kahler_hn_flow.png").stat().st_size > 1000
