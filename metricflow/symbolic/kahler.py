@@ -120,7 +120,7 @@ class ComplexCoordinates:
         for z, zb, x, y in zip(self.zs, self.zbs, xs, ys, strict=True):
             sub[z], sub[zb] = x + sp.I * y, x - sp.I * y
         out = sp.sympify(expr).xreplace(sub)
-        return out.replace(lambda e: e.is_Function or (e.is_Pow and not e.exp.is_Integer),
+        return out.replace(lambda e: e.is_Function or (e.is_Pow and not e.base.is_Atom),
                            lambda e: e.func(*[sp.expand(a) for a in e.args]))
 
 
@@ -402,6 +402,12 @@ class KahlerMetric:
     def scalar(self) -> sp.Expr:
         """``R = g^{ab̄} R_{ab̄}`` (B.8); the Riemannian scalar curvature of ``ds²`` is ``4R``."""
         return self._out(self.scalar_el)
+
+    def is_zero(self, expr) -> bool:
+        """Exact zero test of an expression (or matrix) in ``z``, ``conjugate(z)``."""
+        if isinstance(expr, sp.MatrixBase):
+            return all(self.is_zero(e) for e in expr)
+        return self.A.is_zero(self.element(expr))
 
     def ddbar(self, expr) -> sp.ImmutableMatrix:
         """``∂_a ∂̄_b f`` of an expression."""
