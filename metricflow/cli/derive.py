@@ -207,3 +207,73 @@ def ansatz(coords, metric, lorentzian, flow_name, dilaton, unknowns, as_json, la
     for o in doc["obstructions"]:
         click.echo(f"  component {tuple(o['component'])} needs dg/dt = {o['required']}, "
                    "which the ansatz cannot produce")
+
+
+@derive.command()
+@click.option("--coords", required=True, help='Holomorphic coordinate names, e.g. "z1 z2".')
+@click.option("--potential", required=True,
+              help='Kähler potential K; conjugates as conjugate(z1), e.g. "log(1 + z1*conjugate(z1))".')
+@click.option("--omega", default=None,
+              help='Holomorphic top form Ω = omega(z) dz^1..dz^n: also print η = det g/(κ|Ω|²) (B.11).')
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--latex", is_flag=True, help="Print LaTeX instead of sympy syntax.")
+@library_errors
+def kahler(coords, potential, omega, as_json, latex):
+    """Kähler metric g_ab̄ = ∂_a∂̄_b K (B.1), Ricci form R_ab̄ = -∂_a∂̄_b log det g (B.3),
+    scalar R = g^ab̄ R_ab̄, and the Kähler–Ricci flow (B.4).
+
+    JSON keys: coords, potential, metric and ricci_form (rows a, columns b̄, in coordinate
+    order; strings that sympy.sympify parses, conjugates written conjugate(z)), scalar,
+    det, kahler_form ((i/2) g_ab̄, B.2), kahler_ricci_flow (dg_ab̄/dt = -R_ab̄),
+    positivity (proven | sampled | unchecked), riemannian_scalar (4R) and, with
+    --omega, eta (with the constant kappa). Conventions: docs/kahler.md.
+    """
+    from metricflow.symbolic.kahler import KahlerMetric
+
+    m = KahlerMetric(coords, potential)
+    doc = {"coords": [str(z) for z in m.coords], "potential": _fmt(m.cc.to_user(m.potential), latex),
+           "metric": _matrix(m.metric, latex), "ricci_form": _matrix(m.ricci_form, latex),
+           "scalar": _fmt(m.scalar, latex), "det": _fmt(m.det, latex),
+           "kahler_form": _matrix(m.kahler_form, latex),
+           "kahler_ricci_flow": _matrix(m.kahler_ricci_flow, latex),
+           "positivity": m.positivity, "riemannian_scalar": _fmt(4 * m.scalar, latex)}
+    order = ["metric", "ricci_form", "scalar", "positivity"]
+    if omega is not None:
+        doc["eta"] = _fmt(m.eta(omega), latex)
+        order.append("eta")
+    _emit(doc, as_json, latex, order)
+
+
+@derive.command()
+@click.argument("name", type=click.Choice(["calabi", "hn-ultralocal", "hn-entropy", "hn-two-derivative",
+                                           "einstein-hilbert-cy", "perelman-eta"]))
+@click.option("--dim", type=click.IntRange(1, 2), default=1, show_default=True,
+              help="Complex dimension n of the generic potential u(z, zb).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--latex", is_flag=True, help="Print LaTeX instead of sympy syntax.")
+@library_errors
+def functional(name, dim, as_json, latex):
+    """Variation and flows of a Calabi–Yau functional of Appendix B (B.7-B.21), derived.
+
+    The functional E = ∫ L d^{2n}x is varied with the Euler operator on the generic potential
+    u(z, zb) = K_0 + φ (g_ab̄ = ∂_a∂̄_b u, so δφ = δu), with Ω = Omega(z) dz^1..dz^n
+    holomorphic and η = det g / (kappa Omega(z) Omegab(zb)).  zb stands for conjugate(z).
+
+    JSON keys: functional, equation, description, dim, lagrangian, variation (E_φ with
+    δE = ∫ E_φ δφ d^{2n}x), flow_measure, l2_flow (dφ/dt = -E_φ/ρ), paper_flow and
+    paper_flow_equation / paper_flow_note (the paper's flow, corrected: docs/kahler.md),
+    checks (exact closed-form checks, each true/false).
+    """
+    from metricflow.symbolic.kahler_functionals import closed_form_checks, derive_potential_variation
+
+    v = derive_potential_variation(name, dim)
+    fn = v.functional
+    doc = {"functional": name, "equation": fn.equation, "description": fn.description, "dim": dim,
+           "lagrangian": _fmt(v.expr(v.density), latex), "variation": _fmt(v.expr(v.euler), latex),
+           "flow_measure": "det g (mu_J)" if fn.measure == "mu_J" else "det g / kappa (eta mu_CY)",
+           "l2_flow": _fmt(v.expr(v.l2_velocity), latex),
+           "paper_flow": _fmt(v.expr(v.paper_velocity), latex) if v.paper_velocity is not None else None,
+           "paper_flow_equation": fn.paper_flow_equation, "paper_flow_note": fn.paper_flow_description,
+           "checks": closed_form_checks(name, dim)}
+    _emit(doc, as_json, latex, ["description", "lagrangian", "variation", "l2_flow", "paper_flow",
+                                "paper_flow_note", "checks"])

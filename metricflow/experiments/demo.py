@@ -28,6 +28,7 @@ SHOWCASES: dict[str, str] = {
     "perelman": "metricflow.flows.realization_showcase:showcase",
     "cy": "metricflow.cy.showcase:showcase",
     "ntk": "metricflow.kernels.showcase:showcase",
+    "kahler": "metricflow.symbolic.kahler_showcase:showcase",
 }
 
 
