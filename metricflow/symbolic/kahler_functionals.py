@@ -187,8 +187,9 @@ HN_TWO_DERIVATIVE = KahlerFunctional(
     "hn-two-derivative", lambda geo: geo.w * geo.norm_sq(geo.eta), 3, "(B.15)",
     "Headrick–Nassar two-derivative E = ∫ μ_CY g^{ab̄} ∂_a η ∂̄_b η",
     paper_flow=lambda geo: -geo.A.reduce(1 / geo.sqrt_eta), paper_flow_equation="(B.19)-(B.20)",
-    paper_flow_description="dφ/dt = −η^{-1/2}: gradient descent for the metric "
-    "⟨a, b⟩ = 4∫ μ_CY √η ∂^a∂^b̄ a ∂_a∂̄_b b, in which (B.16) is the gradient (B.20 with κ restored)")
+    paper_flow_description="dφ/dt = −η^{-1/2} (B.20 with κ restored in η): the gradient descent for the metric "
+    "⟨a, b⟩ = 4∫ μ_CY √η ∂^a∂^b̄ a ∂_a∂̄_b b if (B.16) held; (B.16) holds only to first order in η − 1, "
+    "so this is the descent direction near η = 1 (numerically a descent at every sampled perturbation)")
 EINSTEIN_HILBERT_CY = KahlerFunctional(
     "einstein-hilbert-cy", lambda geo: -geo.R * geo.w / 2, 4, "(B.17)",
     "E_EH = −½ ∫ μ_CY R; equals ½ ∫ μ_CY |∂ ln η|² up to a divergence (not ∝ B.15)")
