@@ -36,13 +36,14 @@ from metricflow.symbolic._algebra import DifferentialAlgebra
 from metricflow.symbolic.functionals import euler_operator
 
 KAPPA = sp.Symbol("kappa", positive=True)
+ETA = sp.Symbol("eta", positive=True)
 
 
 class PotentialGeometry:
     """Exact elements of the generic potential's algebra: g, g^{-1}, det g, η, √η, log η,
     |Ω|², Ricci form, scalar curvature, and the operators ∂, ∂̄, Δ_∂̄ = g^{ab̄}∂_a∂̄_b."""
 
-    def __init__(self, n: int, jet_order: int, with_test_function: bool = False):
+    def __init__(self, n: int, jet_order: int, with_test_function: bool = False, extra=()):
         if not 1 <= n <= 3:
             raise InvalidInputError("n", f"expected complex dimension 1 to 3, got {n}")
         self.n = n
@@ -57,7 +58,8 @@ class PotentialGeometry:
         eta_expr = gmat.det() / (KAPPA * self.Om * self.Omb)
         self.eta_expr = eta_expr
         funcs = [self.u, self.Om, self.Omb] + ([self.psi] if self.psi is not None else [])
-        self.A = A = DifferentialAlgebra(self.coords, [KAPPA, sp.sqrt(eta_expr), sp.log(eta_expr)],
+        extra = [e.subs(ETA, eta_expr) for e in extra]
+        self.A = A = DifferentialAlgebra(self.coords, [KAPPA, sp.sqrt(eta_expr), sp.log(eta_expr), *extra],
                                          jet_order=jet_order, functions=funcs)
         self.kappa = A.element(KAPPA)
         self.g = [[A.jet(self.u, self._alpha({a: 1, n + b: 1})) for b in range(n)] for a in range(n)]
@@ -73,6 +75,11 @@ class PotentialGeometry:
         self.sqrt_eta = A.element(sp.sqrt(eta_expr))
         self.log_eta = A.element(sp.log(eta_expr))
         self._cache: dict = {}
+
+    def of_eta(self, F: sp.Expr):
+        """``F(η)`` as an element, for an expression F in the symbol ``eta`` (its atoms must
+        have been given to the constructor as ``extra``)."""
+        return self.A.element(F.subs(ETA, self.eta_expr))
 
     def _alpha(self, counts: dict) -> tuple:
         return tuple(counts.get(i, 0) for i in range(2 * self.n))
@@ -151,6 +158,7 @@ class KahlerFunctional:
     paper_flow: Callable[[PotentialGeometry], object] | None = None
     paper_flow_equation: str = ""
     paper_flow_description: str = ""
+    extra: tuple = ()  # expressions in ETA whose atoms the algebra needs (user F)
 
 
 def _F_quadratic(geo):
@@ -179,8 +187,9 @@ HN_TWO_DERIVATIVE = KahlerFunctional(
     "hn-two-derivative", lambda geo: geo.w * geo.norm_sq(geo.eta), 3, "(B.15)",
     "Headrick–Nassar two-derivative E = ∫ μ_CY g^{ab̄} ∂_a η ∂̄_b η",
     paper_flow=lambda geo: -geo.A.reduce(1 / geo.sqrt_eta), paper_flow_equation="(B.19)-(B.20)",
-    paper_flow_description="dφ/dt = −η^{-1/2}: gradient descent for the metric "
-    "⟨a, b⟩ = 4∫ μ_CY √η ∂^a∂^b̄ a ∂_a∂̄_b b, in which (B.16) is the gradient (B.20 with κ restored)")
+    paper_flow_description="dφ/dt = −η^{-1/2} (B.20 with κ restored in η): the gradient descent for the metric "
+    "⟨a, b⟩ = 4∫ μ_CY √η ∂^a∂^b̄ a ∂_a∂̄_b b if (B.16) held; (B.16) holds only to first order in η − 1, "
+    "so this is the descent direction near η = 1 (numerically a descent at every sampled perturbation)")
 EINSTEIN_HILBERT_CY = KahlerFunctional(
     "einstein-hilbert-cy", lambda geo: -geo.R * geo.w / 2, 4, "(B.17)",
     "E_EH = −½ ∫ μ_CY R; equals ½ ∫ μ_CY |∂ ln η|² up to a divergence (not ∝ B.15)")
@@ -209,6 +218,31 @@ class PotentialVariation:
         return self.geo.A.expr(el)
 
 
+def ultralocal(F: str | sp.Expr, name: str | None = None) -> KahlerFunctional:
+    """The Headrick–Nassar ultra-local functional ``∫ F(η) μ_CY`` (B.12) for your own F,
+    given in the variable ``eta`` (e.g. ``"(eta - 1)**2"``, ``"eta*log(eta)"``, ``"cosh(eta - 1)"``).
+
+    F must be convex on η > 0: ``F''`` is checked to be positive where sympy can decide it
+    (``InvalidInputError`` if it is never positive), and at 50 points of (0, 10] otherwise.
+    The paper's (corrected) flow is ``∂_tφ = F'(η)`` (B.21)."""
+    from metricflow.symbolic.parsing import parse_scalar
+
+    expr = parse_scalar(F, (), "F") if isinstance(F, str) else sp.sympify(F)
+    expr = expr.xreplace({sp.Symbol("eta"): ETA})
+    if expr.free_symbols - {ETA}:
+        raise InvalidInputError("F", f"F must be a function of eta only, got {F!r}")
+    d1, d2 = sp.diff(expr, ETA), sp.diff(expr, ETA, 2)
+    pos = d2.is_positive
+    if pos is False or pos is None and not all(
+            float(d2.subs(ETA, sp.Rational(k, 5))) > 0 for k in range(1, 51)):
+        raise InvalidInputError("F", f"F = {expr} is not strictly convex on eta > 0 (F'' = {d2})")
+    return KahlerFunctional(
+        name or f"hn-ultralocal[{expr}]", lambda geo: geo.A.reduce(geo.of_eta(expr) * geo.w), 2, "(B.12)",
+        f"Headrick–Nassar ultra-local E = ∫ F(η) μ_CY with F = {expr}",
+        paper_flow=lambda geo: geo.of_eta(d1), paper_flow_equation="(B.21), corrected",
+        paper_flow_description="dφ/dt = +F'(η): gradient descent for the Dirichlet metric", extra=(expr, d1))
+
+
 def _lookup(functional) -> KahlerFunctional:
     if isinstance(functional, KahlerFunctional):
         return functional
@@ -234,7 +268,10 @@ def derive_potential_variation(functional: str | KahlerFunctional, n: int = 1) -
 
 @lru_cache(maxsize=32)
 def _derive(fn: KahlerFunctional, n: int) -> PotentialVariation:
-    geo = geometry(n, 2 * fn.order + 1)
+    if fn.extra:
+        geo = PotentialGeometry(n, jet_order=2 * fn.order + 1, extra=fn.extra)
+    else:
+        geo = geometry(n, 2 * fn.order + 1)
     A = geo.A
     dens = A.reduce(fn.lagrangian(geo))
     E = euler_operator(A, dens, geo.u)
@@ -299,7 +336,9 @@ def closed_form_checks(functional: str | KahlerFunctional, n: int = 1) -> dict:
     v = derive_potential_variation(fn, n)
     g, A = v.geo, v.geo.A
     out: dict = {}
-    if fn.name == "hn-ultralocal":
+    if fn.extra:  # a user's F: extra = (F, F')
+        out["matches_closed_form_B13"] = A.is_zero(v.euler - ultralocal_closed_form(g, g.of_eta(fn.extra[1])))
+    elif fn.name == "hn-ultralocal":
         out["matches_closed_form_B13"] = A.is_zero(v.euler - ultralocal_closed_form(g, 2 * (g.eta - 1)))
     elif fn.name == "hn-entropy":
         out["matches_closed_form_B13"] = A.is_zero(v.euler - ultralocal_closed_form(g, g.log_eta + 1))

@@ -47,6 +47,11 @@ def test_functional_json(name, key):
         sp.sympify(doc["paper_flow"])
 
 
+def test_functional_with_your_own_F():
+    doc = json.loads(invoke(["derive", "functional", "hn-ultralocal", "--F", "cosh(eta - 1)", "--json"]))
+    assert doc["checks"] == {"matches_closed_form_B13": True} and "cosh" in doc["lagrangian"]
+
+
 def test_functional_plain_text():
     out = invoke(["derive", "functional", "hn-ultralocal"])
     assert "variation:" in out and "paper_flow_note:" in out
@@ -58,6 +63,8 @@ def test_functional_plain_text():
     (["kahler", "--coords", "z", "--potential", "log(1 + z*conjugate(z)"], "--potential: cannot parse"),
     (["kahler", "--coords", "z", "--potential", "z*conjugate(z)", "--omega", "conjugate(z)"], "--omega:"),
     (["functional", "nope"], "Invalid value"),
+    (["functional", "hn-ultralocal", "--F", "-eta**2"], "--F: F = -eta**2 is not strictly convex"),
+    (["functional", "calabi", "--F", "eta**2"], "--F: --F applies to hn-ultralocal only"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, needle, capsys):
     with pytest.raises(SystemExit) as exc:
