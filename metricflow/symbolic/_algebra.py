@@ -400,6 +400,22 @@ class DifferentialAlgebra:
             if lead[pos] == 2:
                 yield r, pos
 
+    def det(self, matrix) -> object:
+        """Exact determinant of a square matrix (nested lists) of field elements, reduced."""
+        from sympy.polys.matrices import DomainMatrix
+
+        n = len(matrix)
+        d = DomainMatrix([list(row) for row in matrix], (n, n), self.K.to_domain()).det()
+        return self.reduce(getattr(d, "element", d))
+
+    def inverse(self, matrix) -> list:
+        """Exact inverse of a square matrix (nested lists) of field elements, reduced."""
+        from sympy.polys.matrices import DomainMatrix
+
+        n = len(matrix)
+        inv = DomainMatrix([list(row) for row in matrix], (n, n), self.K.to_domain()).inv()
+        return [[self.reduce(getattr(inv[i, j], "element", inv[i, j])) for j in range(n)] for i in range(n)]
+
     def is_zero(self, el) -> bool:
         """Exact zero test (the numerator's normal form vanishes)."""
         return not el or not el.numer.rem(self._relations)

@@ -237,11 +237,7 @@ class KahlerMetric:
         K = A.element(self.potential)
         dK = [A.D(K, a) for a in range(n)]
         self._g = [[A.D(dK[a], n + b) for b in range(n)] for a in range(n)]
-        from sympy.polys.matrices import DomainMatrix
-
-        dm = DomainMatrix([row[:] for row in self._g], (n, n), A.K.to_domain())
-        det = dm.det()
-        self._det = A.reduce(getattr(det, "element", det))
+        self._det = A.det(self._g)
         self._cache: dict = {}
 
     def element(self, expr):
@@ -270,14 +266,7 @@ class KahlerMetric:
 
     # ------------------------------------------------------------------ positivity
     def _leading_minors(self):
-        from sympy.polys.matrices import DomainMatrix
-
-        out = []
-        for k in range(1, self.n + 1):
-            dm = DomainMatrix([row[:k] for row in self._g[:k]], (k, k), self.A.K.to_domain())
-            d = dm.det()
-            out.append(self.A.reduce(getattr(d, "element", d)))
-        return out
+        return [self.A.det([row[:k] for row in self._g[:k]]) for k in range(1, self.n + 1)]
 
     def _check_positive(self, samples: int, seed: int) -> str:
         """Sylvester's criterion: exact where sympy decides the sign, else sampled."""
@@ -323,14 +312,7 @@ class KahlerMetric:
     @property
     def ginv_el(self):
         """``g^{b̄a}`` stored as ``ginv[b][a]``: ``Σ_b g_{ab̄} ginv[b][c] = δ_ac``."""
-        def compute():
-            from sympy.polys.matrices import DomainMatrix
-
-            dm = DomainMatrix([row[:] for row in self._g], (self.n, self.n), self.A.K.to_domain())
-            inv = dm.inv()
-            return [[self.A.reduce(getattr(inv[i, j], "element", inv[i, j])) for j in range(self.n)]
-                    for i in range(self.n)]
-        return self._cached("ginv", compute)
+        return self._cached("ginv", lambda: self.A.inverse(self._g))
 
     @property
     def ricci_form_el(self):

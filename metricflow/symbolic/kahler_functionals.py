@@ -63,13 +63,8 @@ class PotentialGeometry:
                                          jet_order=jet_order, functions=funcs)
         self.kappa = A.element(KAPPA)
         self.g = [[A.jet(self.u, self._alpha({a: 1, n + b: 1})) for b in range(n)] for a in range(n)]
-        from sympy.polys.matrices import DomainMatrix
-
-        dm = DomainMatrix([row[:] for row in self.g], (n, n), A.K.to_domain())
-        det = dm.det()
-        self.det = A.reduce(getattr(det, "element", det))
-        inv = dm.inv()
-        self.ginv = [[A.reduce(getattr(inv[i, j], "element", inv[i, j])) for j in range(n)] for i in range(n)]
+        self.det = A.det(self.g)
+        self.ginv = A.inverse(self.g)
         self.w = A.element(self.Om * self.Omb)
         self.eta = A.reduce(self.det / (self.kappa * self.w))
         self.sqrt_eta = A.element(sp.sqrt(eta_expr))

@@ -79,11 +79,7 @@ class Metric:
         A = self.A
         self._g = [[A.element(self.matrix[i, j]) for j in range(self.n)] for i in range(self.n)]
         self._cache: dict = {}
-        from sympy.polys.matrices import DomainMatrix
-
-        dm = DomainMatrix([row[:] for row in self._g], (self.n, self.n), A.K.to_domain())
-        det = dm.det()
-        self._det = A.reduce(getattr(det, "element", det))
+        self._det = A.det(self._g)
 
     def element(self, expr):
         """``expr`` (sympy or string) as an element of this metric's exact algebra.
@@ -124,14 +120,7 @@ class Metric:
 
     @property
     def ginv_el(self):
-        def compute():
-            from sympy.polys.matrices import DomainMatrix
-
-            dm = DomainMatrix([row[:] for row in self._g], (self.n, self.n), self.A.K.to_domain())
-            inv = dm.inv()
-            return [[self.A.reduce(getattr(inv[i, j], "element", inv[i, j]))
-                     for j in range(self.n)] for i in range(self.n)]
-        return self._cached("ginv", compute)
+        return self._cached("ginv", lambda: self.A.inverse(self._g))
 
     @property
     def christoffel_el(self):
