@@ -90,6 +90,9 @@ def main() -> int:
         "worst_cases": sorted(cases, key=lambda c: -max(c["nngp"], c["ntk"]))[:3],
     }
     print(json.dumps(doc, indent=2))
+    n_bad = sum(max(c["nngp"], c["ntk"]) > TOL for c in cases) + (empirical > TOL)
+    # a plain closing line, so CI logs end with the count of this run too
+    print(f"nt-crosscheck: {len(cases) + 1 - n_bad} passed, {n_bad} failed")
     return 0 if doc["ok"] else 1
 
 
