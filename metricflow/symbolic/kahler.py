@@ -38,6 +38,7 @@ from sympy.core.function import AppliedUndef
 from metricflow.errors import InvalidInputError, UnsupportedExpressionError
 from metricflow.symbolic import _formulas as F
 from metricflow.symbolic._algebra import DifferentialAlgebra
+from metricflow.symbolic._exact import ExactMetricBase
 from metricflow.symbolic.parsing import parse_scalar
 
 __all__ = ["ComplexCoordinates", "KahlerMetric", "hermitian_to_real", "conjugate_expr"]
@@ -171,7 +172,7 @@ def hermitian_to_real(t: sp.MatrixBase) -> sp.Matrix:
     return out
 
 
-class KahlerMetric:
+class KahlerMetric(ExactMetricBase):
     """The Kähler metric ``g_{ab̄} = ∂_a ∂̄_b K`` of a potential K (eq. B.1), exactly.
 
     Parameters
@@ -240,29 +241,14 @@ class KahlerMetric:
         self._det = A.det(self._g)
         self._cache: dict = {}
 
-    def element(self, expr):
-        """An expression (internal or user notation) as an element of the exact algebra;
-        rebuilds the algebra if it brings new atoms."""
+    def _parse(self, expr) -> sp.Expr:
+        """User notation (``conjugate(z)``) or internal notation -> internal sympy."""
         if isinstance(expr, str):
-            expr = self.cc.parse(expr, "expression")
-        else:
-            expr = self.cc.to_internal(sp.sympify(expr), "expression")
-        try:
-            return self.A.element(expr)
-        except (KeyError, UnsupportedExpressionError):
-            self._build([expr])
-            return self.A.element(expr)
+            return self.cc.parse(expr, "expression")
+        return self.cc.to_internal(sp.sympify(expr), "expression")
 
-    def _cached(self, key, compute):
-        if key not in self._cache:
-            self._cache[key] = compute()
-        return self._cache[key]
-
-    def _out(self, el) -> sp.Expr:
-        return self.cc.to_user(self.A.expr(el))
-
-    def _matrix_out(self, t) -> sp.ImmutableMatrix:
-        return sp.ImmutableMatrix(self.n, self.n, lambda a, b: self._out(t[a][b]))
+    def _to_user(self, expr: sp.Expr) -> sp.Expr:
+        return self.cc.to_user(expr)
 
     # ------------------------------------------------------------------ positivity
     def _leading_minors(self):
@@ -305,14 +291,7 @@ class KahlerMetric:
         return "sampled"
 
     # ------------------------------------------------------------------ elements
-    @property
-    def g_el(self):
-        return self._g
-
-    @property
-    def ginv_el(self):
-        """``g^{b̄a}`` stored as ``ginv[b][a]``: ``Σ_b g_{ab̄} ginv[b][c] = δ_ac``."""
-        return self._cached("ginv", lambda: self.A.inverse(self._g))
+    # g_el, ginv_el (``ginv[b][a] = g^{b̄a}``: ``Σ_b g_{ab̄} ginv[b][c] = δ_ac``): ExactMetricBase
 
     @property
     def ricci_form_el(self):

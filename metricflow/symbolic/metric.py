@@ -13,13 +13,14 @@ from functools import cached_property
 
 import sympy as sp
 
-from metricflow.errors import InvalidInputError, UnsupportedExpressionError
+from metricflow.errors import InvalidInputError
 from metricflow.symbolic import _formulas as F
 from metricflow.symbolic._algebra import DifferentialAlgebra
+from metricflow.symbolic._exact import ExactMetricBase
 from metricflow.symbolic.parsing import parse_coords, parse_matrix, parse_scalar
 
 
-class Metric:
+class Metric(ExactMetricBase):
     """A (pseudo-)Riemannian metric ``g_ij(x)`` given by coordinates and a matrix of sympy expressions.
 
     Parameters
@@ -81,46 +82,8 @@ class Metric:
         self._cache: dict = {}
         self._det = A.det(self._g)
 
-    def element(self, expr):
-        """``expr`` (sympy or string) as an element of this metric's exact algebra.
-
-        Rebuilds the algebra (and forgets cached curvature) if ``expr`` brings
-        functions or atoms the metric does not have."""
-        expr = parse_scalar(expr, self.coords, "expression")
-        try:
-            return self.A.element(expr)
-        except (KeyError, UnsupportedExpressionError):
-            self._build([expr])
-            return self.A.element(expr)
-
-    def _elements(self, exprs):
-        """Several expressions at once (one rebuild at most)."""
-        exprs = [parse_scalar(e, self.coords, "expression") for e in exprs]
-        try:
-            return [self.A.element(e) for e in exprs]
-        except (KeyError, UnsupportedExpressionError):
-            self._build(exprs)
-            return [self.A.element(e) for e in exprs]
-
-    def _cached(self, key, compute):
-        if key not in self._cache:
-            self._cache[key] = compute()
-        return self._cache[key]
-
-    def _out(self, el) -> sp.Expr:
-        return self.A.expr(el)
-
-    def _matrix_out(self, t) -> sp.ImmutableMatrix:
-        return sp.ImmutableMatrix(self.n, self.n, lambda i, j: self._out(t[i][j]))
-
-    # element-level quantities (exact field elements; used by other modules)
-    @property
-    def g_el(self):
-        return self._g
-
-    @property
-    def ginv_el(self):
-        return self._cached("ginv", lambda: self.A.inverse(self._g))
+    def _parse(self, expr) -> sp.Expr:
+        return parse_scalar(expr, self.coords, "expression")
 
     @property
     def christoffel_el(self):
