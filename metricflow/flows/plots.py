@@ -14,13 +14,18 @@ def plot_history(history: list[dict], path: Path, title: str) -> Path:
     import matplotlib.pyplot as plt
 
     t = [h["t"] for h in history]
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), dpi=120)
+    with_F = "F" in history[0]
+    fig, axes = plt.subplots(1, 3 if with_F else 2, figsize=(12 if with_F else 8, 3.2), dpi=120)
     axes[0].plot(t, [h["area"] for h in history], "o-", ms=3)
     axes[0].set_xlabel("t")
     axes[0].set_ylabel("area / volume")
     axes[1].semilogy(t, [max(h["max_abs_scalar_curvature"], 1e-300) for h in history], "o-", ms=3)
     axes[1].set_xlabel("t")
     axes[1].set_ylabel("max |R|")
+    if with_F:
+        axes[2].plot(t, [h["F"] for h in history], "o-", ms=3)
+        axes[2].set_xlabel("t")
+        axes[2].set_ylabel("Perelman's F = λ (non-decreasing)")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return save_figure_atomic(fig, path)

@@ -98,6 +98,25 @@ class Torus:
             out.append(xp.stack(rows, axis=-2))
         return tuple(out)
 
+    def _first_derivative(self, field, axis: int):
+        xp = _namespace(field)
+        axes = tuple(range(self.dim))
+        extra = field.ndim - self.dim
+        kk = np.where(np.abs(self.wavenumbers[axis]) == self.n // 2, 0.0, self.wavenumbers[axis])
+        factor = (1j * kk).reshape(kk.shape + (1,) * extra)
+        return xp.real(xp.fft.ifftn(xp.fft.fftn(field, axes=axes) * factor, axes=axes))
+
+    def gradient(self, field):
+        """``∂_k field`` appended as a last axis (spectral, Nyquist mode dropped, so the
+        derivative matrix is real and skew-symmetric)."""
+        xp = _namespace(field)
+        return xp.stack([self._first_derivative(field, k) for k in range(self.dim)], axis=-1)
+
+    def divergence(self, vector):
+        """``Σ_k ∂_k V_k`` of a grid field with a trailing axis of length ``dim``: minus the
+        transpose of :meth:`gradient` (summation by parts holds exactly on the grid)."""
+        return sum(self._first_derivative(vector[..., k], k) for k in range(self.dim))
+
     def integrate(self, density):
         """``∫ density d^dx`` over the torus (trapezoid = spectral for periodic fields)."""
         xp = _namespace(density)
