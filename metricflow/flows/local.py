@@ -7,6 +7,8 @@ spectral jet of the metric with the JAX kernel derived in
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from metricflow.errors import InvalidInputError
@@ -42,15 +44,23 @@ def diagnostics(manifold: Torus, g) -> dict:
     """Volume (``area`` in 2D) ``∫√det g d^dx``, ``max |R|``, ``∫ R dV``, minimum eigenvalue."""
     import jax.numpy as jnp
 
-    det = jnp.linalg.det(g)
-    vol_density = jnp.sqrt(det)
-    R = scalar_curvature(manifold, g)
-    return {
-        "area": float(manifold.integrate(vol_density)),
-        "max_abs_scalar_curvature": float(jnp.max(jnp.abs(R))),
-        "total_scalar_curvature": float(manifold.integrate(R * vol_density)),
-        "min_eigenvalue": float(jnp.min(jnp.linalg.eigvalsh(g))),
-    }
+    return {k: float(v) for k, v in _diagnostics_jit()(manifold, jnp.asarray(g)).items()}
+
+
+@cache
+def _diagnostics_jit():
+    import jax
+    import jax.numpy as jnp
+
+    def measure(manifold, g):
+        vol_density = jnp.sqrt(jnp.linalg.det(g))
+        R = scalar_curvature(manifold, g)
+        return {"area": manifold.integrate(vol_density),
+                "max_abs_scalar_curvature": jnp.max(jnp.abs(R)),
+                "total_scalar_curvature": manifold.integrate(R * vol_density),
+                "min_eigenvalue": jnp.min(jnp.linalg.eigvalsh(g))}
+
+    return jax.jit(measure, static_argnums=0)
 
 
 def initial_metric(manifold: Torus, name: str, seed: int = 0, amplitude: float = 0.3) -> np.ndarray:
