@@ -26,7 +26,7 @@ through their spectrally small tails.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -216,6 +216,15 @@ class Sphere:
         a = np.asarray(self.analysis(np.asarray(field)))
         return np.sum(a**2, axis=(0, 1))
 
+    def harmonics(self, lmax: int | None = None):
+        """The real harmonics of degree ≤ ``lmax`` (default ``self.lmax``) on the grid:
+        ``(index, Y)`` with ``index`` rows ``(c, m, l)`` and ``Y`` of shape
+        ``(len(index), npoints)``. Cached per (sphere, lmax); do not modify."""
+        lb = self.lmax if lmax is None else lmax
+        if int(lb) != lb or not 0 <= lb <= self.lmax:
+            raise InvalidInputError("lmax", f"expected an integer 0 <= lmax <= {self.lmax}, got {lmax!r}")
+        return _harmonics(self, int(lb))
+
     # ------------------------------------------------------------ off grid
     @cached_property
     def _recurrence(self):
@@ -290,6 +299,19 @@ class Sphere:
         import jax.numpy as jnp
 
         return self.evaluate_coefficients(self.analysis(jnp.asarray(field)), points)
+
+
+@lru_cache(maxsize=8)
+def _harmonics(sphere: Sphere, lb: int):
+    mask = sphere.coefficient_mask & (sphere.degrees <= lb)
+    idx = np.argwhere(mask)
+    c, m, l = idx.T
+    trig = np.stack(sphere._fourier)                       # [c, k, m]
+    Y = sphere._legendre[m, l][:, :, None] * trig[c, :, m][:, None, :]
+    Y = Y.reshape(len(idx), -1)
+    idx.flags.writeable = False
+    Y.flags.writeable = False
+    return idx, Y
 
 
 def stereographic(w, chart: str):

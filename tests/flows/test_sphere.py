@@ -161,7 +161,7 @@ def test_gauss_bonnet_for_bumpy_metrics(seed, amplitude):
     u = initial_state(S, "bumpy", seed=seed, amplitude=amplitude)
     d = diagnostics(S, u)
     assert abs(d["total_scalar_curvature"] - EIGHT_PI) < 1e-11
-    assert abs(np.max(np.abs(u)) - amplitude) < 1e-12
+    assert abs(np.max(np.abs(u)) - amplitude) < 0.05 * amplitude   # normalised on a finer grid
     assert abs(d["min_eigenvalue"] - np.exp(2 * np.min(u))) < 1e-12
 
 
@@ -173,6 +173,9 @@ def test_bumpy_state_is_seeded_smooth_and_strongly_non_round():
     power = S.degree_power(u0)
     assert power[5:].sum() < 1e-25 and power[1:5].min() > 0     # degrees 1–4 only
     assert diagnostics(S, u0)["curvature_spread"] > 2
+    # one seed, one metric: the same area at another band limit
+    assert abs(diagnostics(Sphere(20), initial_state(Sphere(20), "bumpy", seed=3))["area"]
+               - diagnostics(S, u0)["area"]) < 1e-12
 
 
 def test_area_decreases_at_minus_eight_pi_and_bumpy_flows_to_round():
@@ -186,9 +189,10 @@ def test_area_decreases_at_minus_eight_pi_and_bumpy_flows_to_round():
     t = np.array(out["times"])
     area = np.array([r["area"] for r in h])
     rate = np.diff(area) / np.diff(t)
-    # measured at lmax 16: 3e-7 on the first interval (the Galerkin truncation of e^{2u}·K
-    # while high degrees are generated), < 1e-8 afterwards
-    assert np.max(np.abs(rate + EIGHT_PI)) < 1e-5
+    # measured |rate + 8π|: 6.6e-8 on the first interval (the Galerkin truncation of K
+    # against e^{2u} while high degrees are generated; 2e-6 at lmax 12, 5e-8 at lmax 24),
+    # < 2e-10 after t = 0.08
+    assert np.max(np.abs(rate + EIGHT_PI)) < 1e-6
     assert all(abs(r["total_scalar_curvature"] - EIGHT_PI) < 1e-10 for r in h)
     spread = [r["curvature_spread"] for r in h]
     assert all(b < a for a, b in zip(spread, spread[1:], strict=False))
