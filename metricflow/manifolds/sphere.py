@@ -92,6 +92,11 @@ class Sphere:
         return 2
 
     @property
+    def n(self) -> int:
+        """The resolution parameter (``= lmax``), for code written against ``Torus.n``."""
+        return self.lmax
+
+    @property
     def shape(self) -> tuple[int, int]:
         return (self.nlat, self.nlon)
 
