@@ -244,10 +244,11 @@ def scalar_curvature_at(sphere: Sphere, u, points):
 
 
 def rk4_flow(sphere: Sphere, u0, *, dt: float, steps: int, record_every: int = 10,
-             with_lambda: bool = False) -> dict:
+             with_lambda: bool = False, lambda_lmax: int | None = None) -> dict:
     """A small fixed-step RK4 integration of ``∂_t u = −K`` for tests and the showcase (the
     engine's ``run_flow`` supersedes it). Returns ``{"history": [records], "times": [...],
-    "states": [u at each record]}``; every record is checked with :func:`check_state`."""
+    "states": [u at each record]}``; every record is checked with :func:`check_state`.
+    ``with_lambda`` adds Perelman's λ to each record (basis degree ``lambda_lmax``)."""
     import jax
 
     from metricflow._x64 import x64
@@ -265,7 +266,7 @@ def rk4_flow(sphere: Sphere, u0, *, dt: float, steps: int, record_every: int = 1
     def record(u, t, step):
         rec = {"t": t, "step": step, **diagnostics(sphere, u)}
         if with_lambda:
-            rec["lambda"] = lambda_functional(sphere, u)[0]
+            rec["lambda"] = lambda_functional(sphere, u, lambda_lmax)[0]
         return rec
 
     with x64():

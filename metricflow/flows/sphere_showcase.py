@@ -26,7 +26,7 @@ def showcase(outdir: Path) -> dict:
     S = Sphere(16)
     dt, steps = 1e-3, 300
     out = rk4_flow(S, initial_state(S, "bumpy", seed=0, amplitude=0.5), dt=dt, steps=steps,
-                   record_every=30, with_lambda=True)
+                   record_every=30, with_lambda=True, lambda_lmax=12)
     h = out["history"]
     t = np.array(out["times"])
     area = np.array([r["area"] for r in h])
