@@ -25,6 +25,7 @@ from metricflow.io import write_json_atomic, write_text_atomic
 SHOWCASES: dict[str, str] = {
     "symbolic": "metricflow.symbolic.showcase:showcase",
     "flows": "metricflow.flows.showcase:showcase",
+    "sphere": "metricflow.flows.sphere_showcase:showcase",
     "perelman": "metricflow.flows.realization_showcase:showcase",
     "cy": "metricflow.cy.showcase:showcase",
     "ntk": "metricflow.kernels.showcase:showcase",

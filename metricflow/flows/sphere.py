@@ -243,62 +243,6 @@ def scalar_curvature_at(sphere: Sphere, u, points):
     return 2.0 * jnp.exp(-2.0 * uu) * (1.0 - lap)
 
 
-def rk4_flow(sphere: Sphere, u0, *, dt: float, steps: int, record_every: int = 10,
-             with_lambda: bool = False, lambda_lmax: int | None = None) -> dict:
-    """A small fixed-step RK4 integration of ``∂_t u = −K`` for tests and the showcase (the
-    engine's ``run_flow`` supersedes it). Returns ``{"history": [records], "times": [...],
-    "states": [u at each record]}``; every record is checked with :func:`check_state`.
-    ``with_lambda`` adds Perelman's λ to each record (basis degree ``lambda_lmax``)."""
-    import jax
-
-    from metricflow._x64 import x64
-
-    _check_sphere(sphere)
-    u0 = np.asarray(u0, dtype=np.float64)
-    _check_field(sphere, u0, "u0")
-    for name, val in (("steps", steps), ("record_every", record_every)):
-        if int(val) != val or val < 1:
-            raise InvalidInputError(name, f"expected a positive integer, got {val}")
-    if not dt > 0:
-        raise InvalidInputError("dt", f"expected a positive time step, got {dt}")
-    check_state(sphere, u0, 0.0)
-
-    def record(u, t, step):
-        rec = {"t": t, "step": step, **diagnostics(sphere, u)}
-        if with_lambda:
-            rec["lambda"] = lambda_functional(sphere, u, lambda_lmax)[0]
-        return rec
-
-    with x64():
-        def step(_, u):
-            k1 = ricci_velocity(sphere, u)
-            k2 = ricci_velocity(sphere, u + 0.5 * dt * k1)
-            k3 = ricci_velocity(sphere, u + 0.5 * dt * k2)
-            k4 = ricci_velocity(sphere, u + dt * k3)
-            return u + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
-
-        advance = {}
-
-        def get(n):
-            if n not in advance:
-                advance[n] = jax.jit(lambda u: jax.lax.fori_loop(0, n, step, u))
-            return advance[n]
-
-        u = u0
-        out = {"history": [record(u, 0.0, 0)], "times": [0.0], "states": [u0.copy()]}
-        done = 0
-        while done < steps:
-            n = min(record_every, steps - done)
-            u = np.asarray(get(n)(jax.numpy.asarray(u)))
-            done += n
-            t = done * dt
-            check_state(sphere, u, t)
-            out["history"].append(record(u, t, done))
-            out["times"].append(t)
-            out["states"].append(u)
-    return out
-
-
 # ----------------------------------------------------------------- plots
 def plot_sphere_history(history: list[dict], path: Path, title: str) -> Path:
     """Area against t with the Gauss–Bonnet line ``A(0) − 8πt``, and the curvature spread

@@ -12,11 +12,11 @@ def showcase(outdir: Path) -> dict:
     ``sphere_ricci_history.png`` and ``sphere_ricci_curvature.png``."""
     import numpy as np
 
+    from metricflow.flows.integrate import run_flow
     from metricflow.flows.sphere import (
         initial_state,
         plot_sphere_fields,
         plot_sphere_history,
-        rk4_flow,
         scalar_curvature,
     )
     from metricflow.manifolds import Sphere
@@ -25,19 +25,19 @@ def showcase(outdir: Path) -> dict:
     outdir.mkdir(parents=True, exist_ok=True)
     S = Sphere(16)
     dt, steps = 1e-3, 300
-    out = rk4_flow(S, initial_state(S, "bumpy", seed=0, amplitude=0.5), dt=dt, steps=steps,
-                   record_every=30, with_lambda=True, lambda_lmax=12)
-    h = out["history"]
-    t = np.array(out["times"])
+    out = run_flow(S, initial_state(S, "bumpy", seed=0, amplitude=0.5), flow="perelman", dt=dt, steps=steps,
+                   record_every=30)
+    h = out.history
+    t = np.array([r["t"] for r in h])
     area = np.array([r["area"] for r in h])
     rate = float(np.polyfit(t, area, 1)[0])
     worst = float(np.max(np.abs(np.diff(area) / np.diff(t) + 8 * np.pi)))
     gb = float(max(abs(r["total_scalar_curvature"] - 8 * np.pi) for r in h))
     title = f"Ricci flow on S² (lmax {S.lmax}, grid {S.nlat}×{S.nlon}, RK4, dt = {dt:g})"
     plot_sphere_history(h, outdir / "sphere_ricci_history.png", title)
-    pick = [0, len(t) // 2, len(t) - 1]
-    plot_sphere_fields(S, [np.asarray(scalar_curvature(S, out["states"][i])) for i in pick],
-                       [float(t[i]) for i in pick], outdir / "sphere_ricci_curvature.png", title)
+    pick = [0, len(out.snapshots) // 2, len(out.snapshots) - 1]
+    plot_sphere_fields(S, [np.asarray(scalar_curvature(S, out.snapshots[i])) for i in pick],
+                       [float(out.snapshot_times[i]) for i in pick], outdir / "sphere_ricci_curvature.png", title)
     h0, h1 = h[0], h[-1]
     lines = [f"area {h0['area']:.6f} -> {h1['area']:.6f}: d(area)/dt = {rate:.10f} "
              f"(Gauss–Bonnet −8π = {-8 * np.pi:.10f}; worst interval off by {worst:.2g})",

@@ -222,4 +222,36 @@ def check_record(record: dict, t: float) -> None:
 
 
 def _sphere_system(manifold, flow: str, kernel: str, spec: dict) -> FlowSystem:
-    raise InvalidInputError("manifold", "sphere2 is not wired into the engine yet")
+    """S² in the conformal gauge ``g = e^{2u} g_round`` (:mod:`metricflow.flows.sphere`).
+
+    In 2D Ricci flow preserves the conformal class, so ``∂_t u = −K`` is exact. Perelman's
+    flow −2(Ric + ∇∇f) leaves the conformal class, but it is Ricci flow pulled back by the
+    flow of ∇f: the engine integrates the Ricci-gauge representative and reports
+    ``F = λ(g)`` (diffeomorphism invariant, non-decreasing) along it."""
+    from metricflow.flows import sphere as S2
+
+    if spec["kind"] != "local":
+        raise InvalidInputError("kernel", f"on sphere2 only the local kernel is available (the conformal gauge "
+                                f"cannot carry a smeared, trace-free velocity), got {kernel!r}")
+
+    def initial(u0):
+        u0 = np.asarray(u0, dtype=np.float64)
+        if u0.shape != manifold.shape:
+            raise InvalidInputError("g0", f"expected the conformal factor u of shape {manifold.shape} "
+                                    f"on {manifold.name}, got {u0.shape}")
+        S2.check_state(manifold, u0, 0.0)
+        return {"u": u0}
+
+    def diagnostics(s):
+        rec = S2.diagnostics(manifold, s["u"])
+        if flow == "perelman":
+            rec["F"] = rec["lambda"] = S2.lambda_functional(manifold, s["u"])[0]
+        return rec
+
+    meta = {"manifold": manifold.name, "n": manifold.n, "flow": flow, "kernel": kernel}
+    if flow == "perelman":
+        meta["gauge"] = "ricci (conformal); F = lambda(g)"
+    return FlowSystem(manifold, flow, kernel, "u",
+                      velocity=lambda s: {"u": S2.ricci_velocity(manifold, s["u"])},
+                      diagnostics=diagnostics, check=lambda s, t: S2.check_state(manifold, s["u"], t),
+                      initial=initial, meta=meta)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from metricflow._x64 import x64
 from metricflow.errors import InvalidInputError, NumericalError
+from metricflow.flows import run_flow
 from metricflow.flows.sphere import (
     check_state,
     diagnostics,
@@ -15,7 +16,6 @@ from metricflow.flows.sphere import (
     initial_state,
     lambda_functional,
     ricci_velocity,
-    rk4_flow,
     scalar_curvature,
     scalar_curvature_at,
     scalar_curvature_in_charts,
@@ -136,8 +136,8 @@ def test_round_sphere_shrinks_exactly_and_stays_round():
     """u = log r: ∂_t u = −e^{−2u} gives r² = r0² − 2t, area 4π(r0² − 2t)."""
     S = Sphere(6)
     r0 = 1.5
-    out = rk4_flow(S, np.full(S.shape, np.log(r0)), dt=5e-3, steps=100, record_every=25)
-    for t, u, h in zip(out["times"], out["states"], out["history"], strict=True):
+    out = run_flow(S, np.full(S.shape, np.log(r0)), dt=5e-3, steps=100, record_every=25)
+    for t, u, h in zip(out.snapshot_times, out.snapshots, out.history, strict=True):
         # RK4 time error of the ODE u' = −e^{−2u} at dt = 5e-3: ~1e-13
         assert abs(np.exp(2 * u[0, 0]) - (r0**2 - 2 * t)) < 1e-11
         assert np.ptp(u) < 1e-13
@@ -183,10 +183,10 @@ def test_area_decreases_at_minus_eight_pi_and_bumpy_flows_to_round():
     differences of the area between records of an RK4 run; the normalised curvature
     spread decreases monotonically and λ is non-decreasing (Perelman)."""
     S = Sphere(16)
-    out = rk4_flow(S, initial_state(S, "bumpy", seed=0, amplitude=0.5), dt=1e-3, steps=240,
-                   record_every=40, with_lambda=True, lambda_lmax=8)   # λ to 1e-8 at degree 8
-    h = out["history"]
-    t = np.array(out["times"])
+    out = run_flow(S, initial_state(S, "bumpy", seed=0, amplitude=0.5), flow="perelman", dt=1e-3, steps=240,
+                   record_every=40)   # F = λ reported along the Ricci-gauge representative
+    h = out.history
+    t = np.array([r["t"] for r in h])
     area = np.array([r["area"] for r in h])
     rate = np.diff(area) / np.diff(t)
     # measured |rate + 8π|: 6.6e-8 on the first interval (the Galerkin truncation of K
@@ -266,7 +266,7 @@ def test_check_state_names_time_and_place():
 def test_unstable_time_step_is_stopped():
     S = Sphere(16)
     with pytest.raises(NumericalError, match="reduce --dt"):
-        rk4_flow(S, initial_state(S, "bumpy", seed=1), dt=2e-2, steps=40, record_every=5)
+        run_flow(S, initial_state(S, "bumpy", seed=1), dt=2e-2, steps=40, record_every=5)
 
 
 # -------------------------------------------------------------------- showcase
@@ -280,3 +280,36 @@ def test_sphere_showcase_writes_plots_and_measures_the_area_rate(tmp_path):
     import json
 
     json.dumps(out)
+
+
+# ---------------------------------------------------------------- engine and CLI
+def test_cli_sphere_ricci_and_perelman_flows(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from metricflow.cli import cli
+
+    runner = CliRunner()
+    out = tmp_path / "s2"
+    res = runner.invoke(cli, ["flow", "run", "--manifold", "sphere2", "--flow", "perelman", "--lmax", "12",
+                              "--steps", "40", "--dt", "0.002", "--init", "bumpy", "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    h = doc["history"]
+    assert {"t", "area", "max_abs_scalar_curvature", "F"} <= set(h[0])
+    t = np.array([r["t"] for r in h])
+    area = np.array([r["area"] for r in h])
+    assert np.max(np.abs(np.diff(area) / np.diff(t) + EIGHT_PI)) < 1e-5   # Gauss–Bonnet (2e-6 measured at lmax 12)
+    assert np.all(np.diff([r["F"] for r in h]) > 0)
+    for f in doc["files"]:
+        assert (out / f).exists()
+    res = runner.invoke(cli, ["flow", "run", "--manifold", "sphere2", "--init", "round", "--steps", "10",
+                              "--lmax", "6", "--out", str(tmp_path / "round"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["history"][-1]["curvature_spread"] < 1e-12
+    bad = runner.invoke(cli, ["flow", "run", "--manifold", "sphere2", "--kernel", "gaussian:0.3",
+                              "--out", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "--kernel" in bad.output
+    bad = runner.invoke(cli, ["flow", "run", "--manifold", "sphere2", "--init", "flat", "--out", str(tmp_path / "b")])
+    assert bad.exit_code == 2 and "--init" in bad.output
