@@ -73,18 +73,41 @@ def parse_kernel(kernel: str) -> dict:
     return {"kind": "gaussian", "sigma": sigma}
 
 
-def flow_system(manifold, flow: str = "ricci", kernel: str = "local") -> FlowSystem:
-    """The :class:`FlowSystem` of ``flow`` with ``kernel`` on ``manifold``."""
+def parse_flow(flow) -> tuple[str, object]:
+    """``ricci`` | ``perelman`` | ``functional:NAME`` | a ``Functional`` -> (name, functional or None)."""
+    from metricflow.symbolic.functionals import Functional
+
+    if isinstance(flow, Functional):
+        from metricflow.flows.functional import resolve
+
+        return f"functional:{flow.name}", resolve(flow)
+    if isinstance(flow, str) and flow.startswith("functional:"):
+        from metricflow.flows.functional import resolve
+
+        return flow, resolve(flow.partition(":")[2])
     if flow not in FLOWS:
-        raise InvalidInputError("flow", f"expected one of {FLOWS}, got {flow!r}")
+        raise InvalidInputError("flow", f"expected one of {FLOWS} or functional:NAME, got {flow!r}")
+    return flow, None
+
+
+def flow_system(manifold, flow="ricci", kernel: str = "local") -> FlowSystem:
+    """The :class:`FlowSystem` of ``flow`` with ``kernel`` on ``manifold``.
+
+    ``flow``: ``"ricci"`` (2.39), ``"perelman"`` (2.40) or the descent flow of a functional
+    (``"functional:volume"``, ``"functional:einstein-hilbert"``, or a
+    :class:`~metricflow.symbolic.functionals.Functional`; torus only)."""
+    flow, functional = parse_flow(flow)
     spec = parse_kernel(kernel)
     from metricflow.manifolds.torus import Torus
 
     if isinstance(manifold, Torus):
-        return _torus_system(manifold, flow, kernel, spec)
+        return _torus_system(manifold, flow, kernel, spec, functional)
     from metricflow.manifolds.sphere import Sphere
 
     if isinstance(manifold, Sphere):
+        if functional is not None:
+            raise InvalidInputError("flow", "functional flows run on the tori; on sphere2 the conformal gauge "
+                                    "carries Ricci flow only")
         return _sphere_system(manifold, flow, kernel, spec)
     raise InvalidInputError("manifold", f"expected a Torus or a Sphere, got {type(manifold).__name__}")
 
@@ -134,11 +157,21 @@ def _torus_initial(manifold, g0):
     return {"g": g0}
 
 
-def _torus_system(manifold, flow: str, kernel: str, spec: dict) -> FlowSystem:
+def _torus_system(manifold, flow: str, kernel: str, spec: dict, functional=None) -> FlowSystem:
     from metricflow.flows.local import diagnostics, ricci_velocity
 
     smear = _torus_kernel(manifold, spec)
     base = {"manifold": manifold.name, "n": manifold.n, "flow": flow, "kernel": kernel}
+    if functional is not None:
+        from metricflow.flows.functional import action, functional_velocity
+
+        def diag(s):
+            return {**diagnostics(manifold, s["g"]), "action": float(action(manifold, functional, s["g"]))}
+
+        return FlowSystem(manifold, flow, kernel, "g",
+                          velocity=lambda s: {"g": smear(functional_velocity(manifold, functional, s["g"]))},
+                          diagnostics=diag, check=lambda s, t: check_metric(s["g"], t),
+                          initial=lambda g0: _torus_initial(manifold, g0), meta=base)
     if flow == "ricci":
         return FlowSystem(manifold, flow, kernel, "g",
                           velocity=lambda s: {"g": smear(ricci_velocity(manifold, s["g"]))},
