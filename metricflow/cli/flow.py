@@ -23,7 +23,8 @@ def flow():
                    "Ricci-gauge representative with F = λ reported; local kernel only).")
 @click.option("--flow", "flow_name", default="ricci", show_default=True,
               help="ricci: dg/dt = -2 Ric (eq. 2.39); perelman: dg/dt = -2(Ric + Hess f) (eq. 2.40) with f the "
-                   "minimiser of F, which is then reported as F (non-decreasing).")
+                   "minimiser of F, which is then reported as F (non-decreasing); functional:NAME: the descent "
+                   "flow of a functional (volume, einstein-hilbert; eq. 2.14), tori only.")
 @click.option("--kernel", default="local", show_default=True,
               help="local: the σ → 0 limit (eq. 2.31); gaussian:SIGMA: semi-local flow (eq. 2.30); "
                    "ntk:ACTIVATION[:DEPTH]: non-local flow with a frozen MLP NTK (eq. 2.12), e.g. ntk:relu.")
@@ -60,14 +61,16 @@ def run(manifold, flow_name, kernel, steps, dt, init, n, lmax, seed, method, rec
     from metricflow.flows.integrate import run_flow
     from metricflow.flows.local import initial_metric, scalar_curvature
     from metricflow.flows.plots import plot_history, plot_scalar_fields
-    from metricflow.flows.systems import FLOWS, flow_system, parse_kernel
+    from metricflow.flows.systems import flow_system, parse_flow, parse_kernel
     from metricflow.io import save_npz_atomic, write_json_atomic
     from metricflow.manifolds import Sphere, Torus
 
     if manifold not in MANIFOLDS:
         raise InvalidInputError("manifold", f"expected one of {list(MANIFOLDS)}, got {manifold!r}")
-    if flow_name not in FLOWS:
-        raise InvalidInputError("flow_name", f"expected one of {list(FLOWS)}, got {flow_name!r}")
+    try:
+        parse_flow(flow_name)
+    except InvalidInputError as exc:
+        raise InvalidInputError("flow_name", exc.message) from None
     parse_kernel(kernel)
     if manifold == "sphere2":
         from metricflow.flows import sphere as S2
