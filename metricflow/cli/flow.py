@@ -171,11 +171,12 @@ def train(manifold, arch, width, sigma, depth, steps, lr, records, init, n, seed
     from metricflow.flows.realization import smooth_metric
     from metricflow.manifolds import Torus
 
-    if manifold not in MANIFOLDS:
-        raise InvalidInputError("manifold", f"expected one of {sorted(MANIFOLDS)}, got {manifold!r}")
+    if manifold not in ("torus2", "torus3"):
+        raise InvalidInputError("manifold", f"expected torus2 or torus3 (networks on the periodic grid), "
+                                f"got {manifold!r}")
     if n is None:
         n = grid_for_sigma(sigma) if arch == "cosnet" else 16
-    T = Torus(MANIFOLDS[manifold], n)
+    T = Torus(int(manifold[-1]), n)
     if init == "smooth":
         g0 = smooth_metric(T, seed=seed)[0]
     else:
