@@ -22,6 +22,7 @@ from metricflow.cy.distances import (
     fs_distance_matrix,
     nearest_neighbours,
     nn_distance_scaling,
+    projector_embedding,
 )
 from metricflow.cy.hypersurface import (
     BUILTINS,
@@ -51,6 +52,6 @@ __all__ = [
     "batched_clustering", "chart_transition", "cluster_report", "dwork", "eta", "fermat",
     "find_singular_point", "from_monomials", "from_sympy", "fs_distance", "fs_distance_matrix",
     "full_clustering", "hypersurface", "in_chart", "line_mean", "load", "metric_values",
-    "nearest_neighbours", "nn_distance_scaling", "point_geometry", "sample", "sample_in_chart",
+    "nearest_neighbours", "nn_distance_scaling", "point_geometry", "projector_embedding", "sample", "sample_in_chart",
     "save", "sigma", "transform_metric",
 ]
