@@ -1,8 +1,10 @@
 """Calabi-Yau hypersurfaces: points, Omega, pull-backs, weights, sigma, FS distances,
 clustering (paper section 3 and appendix B; conventions in docs/cy.md).
 
-Pure numpy/scipy (no JIT: the vectorised numpy path was measured faster than
-numba and JAX here, and it has no compilation cost, see docs/cy.md).
+Sampling is vectorised numpy by default (measured faster than numba and JAX on this
+CPU, and nothing to compile); ``sample(..., backend="jax")`` runs the same pipeline
+jitted in JAX, sharded over ``jax.devices()`` when there are several.  The exact
+nearest-neighbour search is a numba kernel (see docs/cy.md).
 
 >>> from metricflow import cy
 >>> ps = cy.sample("fermat-quintic", n=1000, seed=0)
