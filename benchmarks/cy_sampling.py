@@ -1,10 +1,12 @@
 """Benchmark: 100,000 Fermat-quintic points with weights, |Omega|^2, the pulled-back
 FS metric and sigma_FS (issue 7), against a plain vectorised numpy script measured
-in the same run; plus 'metricflow cy sample --n 100000' end to end from the shell
-(cold: first run with an empty bytecode cache; warm: second run), and exact
-nearest neighbours.  Prints ONE JSON object.
+in the same run; the numpy backend (default) against the JAX backend (jitted, sharded
+over JAX devices when there are several; one CPU device here), warm and cold; plus
+'metricflow cy sample --n 100000' end to end from the shell (cold: first run with an
+empty bytecode cache; warm: later runs) for both backends, and exact nearest
+neighbours.  Prints ONE JSON object.
 
-    python benchmarks/cy_sampling.py [--n 100000] [--repeat 5] [--nn 20000] [--nn-full]
+    python benchmarks/cy_sampling.py [--n 100000] [--repeat 5] [--nn 20000] [--nn-full] [--out F]
 """
 
 from __future__ import annotations
@@ -85,14 +87,22 @@ def plain_numpy_sigma(g, det_fs, w):
     return float(np.abs(w - r / kappa).sum() / w.sum())
 
 
-def best_of(fn, repeat):
-    """(best wall time, CPU time of that run, result)."""
+MEDIANS: dict[str, float] = {}
+
+
+def best_of(fn, repeat, label=None):
+    """(best wall time, CPU time of that run, result); the median wall time goes to
+    MEDIANS[label]."""
     best = (float("inf"), float("inf"))
+    walls = []
     out = None
     for _ in range(repeat):
         t, c = time.perf_counter(), time.process_time()
         out = fn()
-        best = min(best, (time.perf_counter() - t, time.process_time() - c))
+        walls.append(time.perf_counter() - t)
+        best = min(best, (walls[-1], time.process_time() - c))
+    if label:
+        MEDIANS[label] = round(sorted(walls)[len(walls) // 2], 4)
     return best[0], best[1], out
 
 
@@ -122,23 +132,32 @@ def main():
     ap.add_argument("--nn", type=int, default=20_000,
                     help="points for the nearest-neighbour timing")
     ap.add_argument("--nn-full", action="store_true", help="also time nearest neighbours at --n")
+    ap.add_argument("--out", default=None, help="also write the JSON here")
     args = ap.parse_args()
     n = args.n
 
     # cold, in process: a fresh interpreter importing metricflow.cy and sampling once
-    code = ("import time; t=time.perf_counter(); from metricflow.cy import sample, sigma; "
-            f"ps=sample('fermat-quintic', {n}, seed=0); s=sigma(ps); "
-            "print(time.perf_counter()-t)")
-    cold_inproc = float(subprocess.run([sys.executable, "-c", code], check=True,
-                                       capture_output=True, text=True).stdout.strip())
+    def cold(backend):
+        code = ("import time; t=time.perf_counter(); from metricflow.cy import sample, sigma; "
+                f"ps=sample('fermat-quintic', {n}, seed=0, backend={backend!r}); s=sigma(ps); "
+                "print(time.perf_counter()-t)")
+        return float(subprocess.run([sys.executable, "-c", code], check=True,
+                                    capture_output=True, text=True).stdout.strip())
+
+    cold_inproc = cold("numpy")
+    cold_inproc_jax = cold("jax")
 
     from metricflow.cy import nearest_neighbours, sample, sigma
 
-    t_ours, c_ours, ps = best_of(lambda: sample("fermat-quintic", n, seed=0), args.repeat)
-    t_sigma, c_sigma, sig = best_of(lambda: sigma(ps, "fs"), args.repeat)
-    t_plain, c_plain, plain = best_of(lambda: plain_numpy_sample(n, 0), args.repeat)
+    t_ours, c_ours, ps = best_of(lambda: sample("fermat-quintic", n, seed=0), args.repeat, "sample")
+    t_sigma, c_sigma, sig = best_of(lambda: sigma(ps, "fs"), args.repeat, "sigma")
+    sample("fermat-quintic", n, seed=0, backend="jax")  # compile
+    t_jax, c_jax, psj = best_of(lambda: sample("fermat-quintic", n, seed=0, backend="jax"),
+                                args.repeat, "sample_jax")
+    jax_same_points = float(np.max(np.abs(psj.points - ps.points)))
+    t_plain, c_plain, plain = best_of(lambda: plain_numpy_sample(n, 0), args.repeat, "plain")
     t_plain_sigma, c_plain_sigma, psig = best_of(
-        lambda: plain_numpy_sigma(plain[1], plain[4], plain[3]), args.repeat)
+        lambda: plain_numpy_sigma(plain[1], plain[4], plain[3]), args.repeat, "plain_sigma")
 
     # end to end from the shell
     with tempfile.TemporaryDirectory() as tmp:
@@ -149,6 +168,9 @@ def main():
         cli_warm = min(cli_run(cli, env, "sample_warm") for _ in range(3))
         cli_sigma = min(cli_run(["cy", "sigma", "--points", out, "--metric", "fs", "--json"], env,
                                 "sigma_warm") for _ in range(2))
+        cli_jax = [*cli, "--backend", "jax"]
+        cli_cold_jax = cli_run(cli_jax, env, "sample_jax_first")
+        cli_warm_jax = min(cli_run(cli_jax, env, "sample_jax_warm") for _ in range(2))
         size_mb = Path(out).stat().st_size / 2**20
 
     znn = sample("fermat-quintic", args.nn, seed=1).points
@@ -179,9 +201,20 @@ def main():
             "cli_sample_cold_s": round(cli_cold, 3),
             "cli_sample_warm_s": round(cli_warm, 3),
             "cli_sigma_warm_s": round(cli_sigma, 3),
+            "median_s": MEDIANS,
             "cli_cpu_user_plus_sys_s": CLI_CPU,
             "npz_size_MiB": round(size_mb, 1),
             "sigma_fs": sig["sigma"], "sigma_fs_stderr": sig["sigma_stderr"],
+        },
+        "jax_backend_same_run": {
+            "warm_sample_s": round(t_jax, 4), "warm_sample_cpu_s": round(c_jax, 4),
+            "cold_inprocess_import_sample_sigma_s": round(cold_inproc_jax, 3),
+            "cli_sample_first_s": round(cli_cold_jax, 3), "cli_sample_warm_s": round(cli_warm_jax, 3),
+            "max_abs_point_difference_vs_numpy": jax_same_points,
+            "ratio_jax_over_numpy_warm": round(t_jax / t_ours, 2),
+            "ratio_jax_over_numpy_cold_inprocess": round(cold_inproc_jax / cold_inproc, 2),
+            "note": ("JAX compiles on every fresh interpreter (no persistent compilation "
+                     "cache configured): cold includes XLA compilation"),
         },
         "plain_numpy_same_run": {
             "sample_s": round(t_plain, 4), "sigma_s": round(t_plain_sigma, 4),
@@ -210,7 +243,8 @@ def main():
             "platform": platform.platform(), "python": platform.python_version(),
             "numpy": np.__version__, "scipy": scipy.__version__,
             "loadavg_1min": os.getloadavg()[0],
-            "jax_devices": "not used (numpy path; no JAX sharding implemented)",
+            "jax_devices": __import__("jax").devices().__repr__(),
+            "jax": __import__("jax").__version__,
         },
         "notes": ("CPU times (process_time; user+sys for shell runs) are less sensitive to "
                   "other users' load than wall times; best of --repeat runs; cold = fresh "
@@ -218,7 +252,11 @@ def main():
                   "PYTHONPYCACHEPREFIX (all bytecode compiled). The machine is shared; "
                   "loadavg_1min shows the contention during the run."),
     }
-    print(json.dumps(doc, indent=2))
+    text = json.dumps(doc, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text + "\n")
 
 
 if __name__ == "__main__":

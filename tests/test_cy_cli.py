@@ -57,7 +57,19 @@ def test_distances_json(tmp_path, capsys):
     assert (tmp_path / "nn_distances.png").exists()
 
 
+def test_sample_backends_give_the_same_points(tmp_path, capsys):
+    docs = {}
+    for backend in ("numpy", "jax"):
+        f = tmp_path / f"{backend}.npz"
+        docs[backend] = json.loads(ok(["cy", "sample", "--n", "100", "--seed", "2", "--backend",
+                                       backend, "--out", str(f), "--json"], capsys))
+    assert docs["jax"]["backend"] == "jax" and docs["numpy"]["backend"] == "numpy"
+    a, b = np.load(tmp_path / "numpy.npz")["points"], np.load(tmp_path / "jax.npz")["points"]
+    assert np.allclose(a, b, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("args,needle", [
+    (["cy", "sample", "--n", "10", "--backend", "torch", "--out", "X"], "--backend"),
     (["cy", "sample", "--n", "10", "--poly", "z0**5+z1**4+z2**5", "--out", "X"], "--poly"),
     (["cy", "sample", "--n", "10", "--poly", "dwork:1", "--out", "X"], "singular"),
     (["cy", "sample", "--n", "0", "--out", "X"], "--n"),

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metricflow.cy import (
@@ -10,8 +10,10 @@ from metricflow.cy import (
     fs_distance_matrix,
     nearest_neighbours,
     nn_distance_scaling,
+    projector_embedding,
     sample,
 )
+from metricflow.errors import InvalidInputError
 
 
 def _frame(seed, n1=5):
@@ -104,3 +106,74 @@ def test_nn_scaling_in_one_chart_is_denser():
     b = nn_distance_scaling([300], seed=3, chart=(0, 1))
     assert b["chart"] == [0, 1] and b["exponent"] is None
     assert b["rows"][0]["mean"] < 0.9 * a["rows"][0]["mean"]
+
+
+def _near_copies(z, t, seed):
+    """Copies of the points z moved along a geodesic by exactly t (FS distance)."""
+    rng = np.random.default_rng(seed)
+    u = z / np.linalg.norm(z, axis=1, keepdims=True)
+    v = rng.standard_normal(u.shape) + 1j * rng.standard_normal(u.shape)
+    v -= np.sum(np.conj(u) * v, axis=1, keepdims=True) * u
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    return (np.cos(t) * u + np.sin(t) * v) * np.exp(1j * rng.uniform(0, 6, (len(z), 1)))
+
+
+def test_projector_embedding_distance_is_sqrt2_sin_d():
+    z = sample("fermat-quintic", 200, seed=2).points
+    w = np.vstack([z[1:], z[:1]]) * (0.3 - 2j)
+    X, Y = projector_embedding(z), projector_embedding(w)
+    assert X.shape == (200, 25)
+    assert np.allclose(np.linalg.norm(X, axis=1), 1.0, atol=1e-14)
+    assert np.allclose(np.linalg.norm(X - Y, axis=1), np.sqrt(2) * np.sin(fs_distance(z, w)),
+                       rtol=0, atol=1e-14)
+
+
+def test_nearest_neighbours_exact_with_near_duplicates():
+    """6,000 quintic points and 300 copies at 1e-7 rad (and 20 at 1e-9): the exact
+    neighbours of a brute force over all pairs, distances to 1e-13 (matrix) and the
+    tiny ones to relative 1e-6."""
+    z = sample("fermat-quintic", 6000, seed=8).points
+    z = np.vstack([z, _near_copies(z[:300], 1e-7, 1), _near_copies(z[300:320], 1e-9, 2)])
+    n = len(z)
+    d, idx = nearest_neighbours(z)
+    D = fs_distance_matrix(z)
+    np.fill_diagonal(D, np.inf)
+    assert np.allclose(d, D.min(axis=1), rtol=0, atol=1e-13)
+    assert np.allclose(fs_distance(z, z[idx]), d, rtol=1e-9, atol=1e-15)
+    assert np.array_equal(idx[:320], np.arange(6000, 6320))
+    assert np.array_equal(idx[6000:], np.arange(320))
+    assert np.allclose(d[:300], 1e-7, rtol=1e-6) and np.allclose(d[300:320], 1e-9, rtol=1e-5)
+    unique = np.sort(D, axis=1)[:, 1] > D.min(axis=1) * (1 + 1e-9)
+    assert np.array_equal(idx[unique], np.argmin(D, axis=1)[unique])
+    assert unique.sum() > 0.99 * n
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 5), st.integers(2, 400), st.integers(1, 6), st.integers(2, 60),
+       st.integers(0, 2**31 - 1))
+def test_nearest_neighbours_matches_brute_force_any_cells(n1, n, fine, coarse, seed):
+    """Random clustered points in P^{n1-1}, any cell sizes: the distances of brute force."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((max(1, n // 10), n1)) + 1j * rng.standard_normal((max(1, n // 10), n1))
+    z = centres[rng.integers(0, len(centres), n)]
+    z = z + rng.uniform(0, 0.3) * (rng.standard_normal((n, n1)) + 1j * rng.standard_normal((n, n1)))
+    z[: n // 7] = z[n - n // 7 :] * (1 + 1j)  # exact duplicates
+    d, idx = nearest_neighbours(z, seed=seed % 7, fine=fine, coarse=coarse)
+    D = fs_distance_matrix(z)
+    np.fill_diagonal(D, np.inf)
+    assert np.all(idx != np.arange(n))
+    assert np.allclose(d, D.min(axis=1), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("z,kw,arg", [
+    (np.ones((1, 5)), {}, "points"),
+    (np.ones(5), {}, "points"),
+    (np.array([[1, 0], [np.nan, 1]]), {}, "points"),
+    (np.array([[1, 0], [0, 0]]), {}, "points"),
+    (np.eye(3), {"fine": 0}, "fine"),
+    (np.eye(3), {"coarse": 2.5}, "coarse"),
+])
+def test_nearest_neighbours_bad_input(z, kw, arg):
+    with pytest.raises(InvalidInputError) as e:
+        nearest_neighbours(z, **kw)
+    assert e.value.argument == arg

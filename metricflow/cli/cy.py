@@ -52,9 +52,12 @@ def cy():
 @click.option("--chart", default=None, metavar="P,E",
               help="Rejection-sample into one coordinate chart (patch P, eliminated E), "
                    "as in section 3.1.")
+@click.option("--backend", type=click.Choice(["numpy", "jax"]), default="numpy", show_default=True,
+              help="numpy (fastest on this CPU, nothing to compile) or jax (jitted; shards the "
+                   "batch over all JAX devices when there are several).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 @library_errors
-def sample(n, seed, out, poly, chart, as_json):
+def sample(n, seed, out, poly, chart, backend, as_json):
     """Sample points by the Shiffman-Zelditch measure with Omega, FS pull-back, weights."""
     from metricflow.cy import sampling
     from metricflow.errors import InvalidInputError
@@ -65,14 +68,14 @@ def sample(n, seed, out, poly, chart, as_json):
             pe = tuple(int(v) for v in chart.split(","))
         except ValueError as exc:
             raise InvalidInputError("chart", f"expected P,E, got {chart!r}") from exc
-        ps = sampling.sample_in_chart(poly, n, seed=seed, chart=pe)
+        ps = sampling.sample_in_chart(poly, n, seed=seed, chart=pe, backend=backend)
     else:
-        ps = sampling.sample(poly, n, seed=seed, progress=True)
+        ps = sampling.sample(poly, n, seed=seed, progress=True, backend=backend)
     t1 = time.perf_counter()
     sampling.save(ps, out, extra_meta={"chart": chart})
     t2 = time.perf_counter()
     vol_omega, vol_err = ps.volume_omega()
-    doc = {"out": out, "n": len(ps), "seed": seed, "poly": ps.surface.to_dict(),
+    doc = {"out": out, "n": len(ps), "seed": seed, "backend": backend, "poly": ps.surface.to_dict(),
            "fs_volume_exact": ps.surface.fs_volume(), "omega_volume": vol_omega,
            "omega_volume_stderr": vol_err, "kappa_fs": ps.kappa_fs(),
            "max_residual": float(ps.residual.max()),

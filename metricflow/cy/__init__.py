@@ -1,8 +1,10 @@
 """Calabi-Yau hypersurfaces: points, Omega, pull-backs, weights, sigma, FS distances,
 clustering (paper section 3 and appendix B; conventions in docs/cy.md).
 
-Pure numpy/scipy (no JIT: the vectorised numpy path was measured faster than
-numba and JAX here, and it has no compilation cost, see docs/cy.md).
+Sampling is vectorised numpy by default (measured faster than numba and JAX on this
+CPU, and nothing to compile); ``sample(..., backend="jax")`` runs the same pipeline
+jitted in JAX, sharded over ``jax.devices()`` when there are several.  The exact
+nearest-neighbour search is a numba kernel (see docs/cy.md).
 
 >>> from metricflow import cy
 >>> ps = cy.sample("fermat-quintic", n=1000, seed=0)
@@ -22,6 +24,7 @@ from metricflow.cy.distances import (
     fs_distance_matrix,
     nearest_neighbours,
     nn_distance_scaling,
+    projector_embedding,
 )
 from metricflow.cy.hypersurface import (
     BUILTINS,
@@ -51,6 +54,6 @@ __all__ = [
     "batched_clustering", "chart_transition", "cluster_report", "dwork", "eta", "fermat",
     "find_singular_point", "from_monomials", "from_sympy", "fs_distance", "fs_distance_matrix",
     "full_clustering", "hypersurface", "in_chart", "line_mean", "load", "metric_values",
-    "nearest_neighbours", "nn_distance_scaling", "point_geometry", "sample", "sample_in_chart",
+    "nearest_neighbours", "nn_distance_scaling", "point_geometry", "projector_embedding", "sample", "sample_in_chart",
     "save", "sigma", "transform_metric",
 ]

@@ -73,105 +73,151 @@ def fs_abs_overlap(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.abs(np.conj(_unit(z)) @ _unit(w).T)
 
 
-def nearest_neighbours(z: np.ndarray, per_cell: int = 30, near: int = 8, seed: int = 0,
-                       progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Exact nearest neighbour in FS distance of every point: (distances, indices).
+def projector_embedding(z: np.ndarray) -> np.ndarray:
+    """The real (n+1)^2-vectors of the projectors P_z = u u^dagger (u = z/|z|): the n+1
+    diagonal entries |u_i|^2 and sqrt(2) times the real and imaginary parts of the
+    entries above the diagonal, so that |X(z) - X(w)| = |P_z - P_w|_F = sqrt(2) sin d(z, w).
 
-    Blocked brute force with triangle-inequality pruning (FS distance is a metric):
-    N/``per_cell`` random points are cell centres, every point joins its nearest
-    centre, R_c is the largest distance of a member to its centre.  For the queries of
-    a cell, a first bound d*_q comes from the members of the ``near`` nearest cells;
-    a cell c can then hold a closer point only if d(q, c) - R_c <= d*_q, i.e.
-    cos d(q, c) >= cos(d*_q + R_c).  All candidates of the cells that pass for some
-    query of the block are compared by one complex matrix product of overlaps
-    |<u, v>| = cos d (single-threaded BLAS), and the winner's distance is recomputed
-    with the stable formula.  Bounds carry a slack of 1e-7 rad for the round-off of
-    arccos near 1, so the candidate set is a superset of the needed one; only exact
-    ties (and near-duplicates closer than ~1e-8 rad, where cos d rounds to 1) may be
-    resolved arbitrarily.  Deterministic for a given ``seed``.
+    The Euclidean distance of the embedded points is a strictly increasing function of
+    the FS distance d in [0, pi/2]: Euclidean nearest neighbours are FS nearest
+    neighbours.  Phase- and scale-invariant.  Shape (N, (n+1)^2).
     """
+    u = _unit(z)
+    n1 = u.shape[-1]
+    i, j = np.triu_indices(n1, 1)
+    off = np.conj(u[..., i]) * u[..., j]
+    return np.concatenate([u.real**2 + u.imag**2, np.sqrt(2.0) * off.real,
+                           np.sqrt(2.0) * off.imag], axis=-1)
+
+
+def _nearest_centres(X: np.ndarray, C: np.ndarray, rounds: int) -> np.ndarray:
+    """Index of the nearest row of C for every row of X (unit vectors), after ``rounds``
+    Lloyd steps that move the centres to their cells' centroids (rounder cells, smaller
+    radii).  Which centre a row joins only affects speed, never the result."""
+    for r in range(rounds + 1):
+        lab = np.empty(X.shape[0], dtype=np.int64)
+        half = 0.5 * np.sum(C**2, axis=1)
+        for s in range(0, X.shape[0], 8192):  # |x - c|^2 = |x|^2 - 2 (x.c - |c|^2/2)
+            lab[s : s + 8192] = np.argmax(X[s : s + 8192] @ C.T - half, axis=1)
+        if r == rounds:
+            return lab
+        C = _centroids(X, lab)
+    return lab  # pragma: no cover
+
+
+def _centroids(X: np.ndarray, lab: np.ndarray) -> np.ndarray:
+    """Means of the rows of X with each label (labels without rows dropped)."""
+    k = int(lab.max()) + 1
+    cnt = np.bincount(lab, minlength=k)
+    if X.shape[0] * k <= 4_000_000:  # sums by one one-hot product
+        S = (lab[None, :] == np.arange(k)[:, None]).astype(X.dtype) @ X
+    else:
+        S = np.stack([np.bincount(lab, weights=X[:, m], minlength=k) for m in range(X.shape[1])],
+                     axis=1)
+    return S[cnt > 0] / cnt[cnt > 0, None]
+
+
+def _cells(X: np.ndarray, coarse: int, fine: int, rng: np.random.Generator, rounds: int = 3):
+    """Two levels of cells over the rows of X (unit vectors): ~N/coarse coarse cells
+    around random rows moved by ``rounds`` Lloyd steps, each split into cells of ~``fine``
+    rows the same way.  Returns the permutation sorting rows by (coarse, fine) cell, the
+    sorted rows and the arrays of :func:`metricflow.cy._nn.search`."""
     from metricflow.cy._blas import blas_threads
 
-    z = np.asarray(z, dtype=np.complex128)
-    if z.ndim != 2 or z.shape[0] < 2:
+    N = X.shape[0]
+    with blas_threads(1):  # small products; OpenBLAS threads busy-wait (see _blas)
+        # coarse centres: Lloyd steps on a subsample (the full products cost more than
+        # they save), then every row joins its nearest
+        K = max(1, N // coarse)
+        sub = X[rng.choice(N, min(N, 40 * K), replace=False)]
+        C = _centroids(sub, _nearest_centres(sub, sub[rng.choice(sub.shape[0], K, replace=False)],
+                                             max(0, rounds - 1)))
+        sup = _nearest_centres(X, C, 0)
+        K1 = int(sup.max()) + 1
+        order = np.argsort(sup, kind="stable")
+        bounds = np.searchsorted(sup[order], np.arange(K1 + 1))
+        label = np.empty(N, dtype=np.int64)
+        offset = 0
+        for s in range(K1):
+            rows = order[bounds[s] : bounds[s + 1]]
+            if rows.size == 0:
+                continue
+            k = max(1, rows.size // fine)
+            Xs = X[rows]
+            label[rows] = offset + _nearest_centres(Xs, Xs[rng.choice(rows.size, k, replace=False)],
+                                                    rounds)
+            offset += k
+    perm = np.argsort(label, kind="stable")  # labels increase with the coarse cell
+    Xp = np.ascontiguousarray(X[perm])
+    _, fine_of = np.unique(label[perm], return_inverse=True)
+    fine_start = np.searchsorted(fine_of, np.arange(fine_of[-1] + 2))
+    _, sup_of_fine = np.unique(sup[perm][fine_start[:-1]], return_inverse=True)
+    sup_start = np.searchsorted(sup_of_fine, np.arange(sup_of_fine[-1] + 2))
+
+    def balls(starts, of):
+        cen = np.add.reduceat(Xp, starts[:-1], axis=0) / np.diff(starts)[:, None]
+        d2 = np.sum((Xp - cen[of]) ** 2, axis=1)
+        return cen, np.sqrt(np.maximum.reduceat(d2, starts[:-1]))
+
+    fine_cen, fine_rad = balls(fine_start, fine_of)
+    sup_of = sup_of_fine[fine_of]
+    sup_cen, sup_rad = balls(fine_start[sup_start], sup_of)
+    # coarse cells in order of distance from each coarse cell (the order of the search)
+    G = sup_cen @ sup_cen.T
+    sup_order = np.argsort(np.sum(sup_cen**2, axis=1)[None, :] - 2 * G, axis=1, kind="stable")
+    return perm, Xp, (fine_of, sup_of, fine_start, fine_cen, fine_rad, sup_start, sup_cen, sup_rad,
+                      np.ascontiguousarray(sup_order))
+
+
+def nearest_neighbours(z: np.ndarray, seed: int = 0, progress: bool = False, *,
+                       fine: int = 12, coarse: int = 250) -> tuple[np.ndarray, np.ndarray]:
+    """Exact nearest neighbour in FS distance of every point: (distances, indices).
+
+    The points are embedded by their projectors (:func:`projector_embedding`), where the
+    Euclidean distance sqrt(2) sin d is strictly increasing in the FS distance d, so the
+    FS nearest neighbour is the Euclidean one.  That one is found exactly by a
+    two-level cell search (compiled with numba, parallel over the points): ~N/``coarse``
+    coarse cells of random centres, each split into cells of ~``fine`` points, every
+    cell bounded by the ball around its centroid.  Each point scans its own cells first,
+    then every cell whose ball comes within the best distance found so far (the
+    triangle inequality; the test carries a slack of 1e-12 in the squared distance for
+    round-off, so the candidate set is a superset of the needed one).  Candidates are
+    ranked by sums of squared differences, accurate to relative round-off at any
+    separation (near-duplicates at 1e-7 rad are ranked correctly; only ties within
+    ~1e-9 relative, or points closer than ~1e-12 rad, may be resolved arbitrarily).
+    The returned distance is recomputed with the stable formula (:func:`fs_distance`).
+    Deterministic for a given ``seed`` (the random cell centres); the result does not
+    depend on it except for exact ties.
+    """
+    from metricflow.cy._nn import search
+
+    z = np.asarray(z)
+    if z.ndim != 2 or z.shape[0] < 2 or z.shape[1] < 2:
         raise InvalidInputError("points", "need at least 2 points of shape (N, n+1), "
                                 f"got {z.shape}")
+    z = z.astype(np.complex128, copy=False)
+    if not np.all(np.isfinite(z)) or np.any(np.all(z == 0, axis=1)):
+        raise InvalidInputError("points", "points must be finite and non-zero")
+    for name, v in (("fine", fine), ("coarse", coarse)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise InvalidInputError(name, f"need a positive integer, got {v!r}")
+    X = projector_embedding(z)
+    N = X.shape[0]
+    perm, Xp, cells = _cells(X, int(coarse), int(fine), np.random.default_rng(seed))
+    arg = np.empty(N, dtype=np.int64)
+    step = N if not progress else max(1, -(-N // 20))
+    chunks = range(0, N, step)
+    if progress and len(chunks) > 1:
+        from tqdm import tqdm
+
+        chunks = tqdm(chunks, desc="nearest neighbours", leave=False, mininterval=0.5)
+    for r0 in chunks:
+        r1 = min(N, r0 + step)
+        arg[r0:r1] = search(Xp, r0, r1, *cells, 1e-12)[0]
+    idx = np.empty(N, dtype=np.int64)
+    idx[perm] = perm[arg]
     u = _unit(z)
-    N = u.shape[0]
-    uc = np.conj(u)
-    uT = np.ascontiguousarray(u.T)
-    K = max(1, min(N, N // max(1, int(per_cell))))
-    rng = np.random.default_rng(seed)
-    centres = u[np.sort(rng.choice(N, K, replace=False))]
-    CT = np.ascontiguousarray(centres.T)
-    slack = 1e-7
-    with blas_threads(1):
-        assign = np.empty(N, dtype=np.int64)
-        cos_c = np.empty(N)
-        for s in range(0, N, 4096):
-            ov = np.abs(uc[s : s + 4096] @ CT)
-            j = np.argmax(ov, axis=1)
-            assign[s : s + 4096] = j
-            cos_c[s : s + 4096] = ov[np.arange(j.size), j]
-        R = np.zeros(K)
-        np.maximum.at(R, assign, np.arccos(np.minimum(cos_c, 1.0)))
-        R += slack
-        cosR, sinR = np.cos(R), np.sin(R)
-        order = np.argsort(assign, kind="stable")
-        bounds = np.searchsorted(assign[order], np.arange(K + 1))
-        sizes = np.diff(bounds)
-        Dcc = np.abs(np.conj(centres) @ CT)
-        nearest = np.argsort(-Dcc, axis=1)[:, : min(near, K)]
-
-        def members(cells):
-            lens = sizes[cells]
-            tot = int(lens.sum())
-            if tot == 0:
-                return np.empty(0, dtype=np.int64)
-            offs = np.repeat(bounds[cells] - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
-            return order[offs + np.arange(tot)]
-
-        best = np.full(N, -np.inf)
-        arg = np.full(N, -1, dtype=np.int64)
-        cells = range(K)
-        if progress:
-            from tqdm import tqdm
-
-            cells = tqdm(cells, desc="nearest neighbours (cells)", leave=False, mininterval=0.5)
-        for a in cells:
-            Q = order[bounds[a] : bounds[a + 1]]
-            if Q.size == 0:
-                continue
-            uq = uc[Q]
-            first = nearest[a]
-            cand = members(first)
-            ov = np.abs(uq @ uT[:, cand])  # cos d
-            own = np.flatnonzero(first == a)  # the block's own cell: mask the diagonal
-            if own.size:
-                off = int(sizes[first[: own[0]]].sum())
-                ov[np.arange(Q.size), off + np.arange(Q.size)] = -np.inf
-            else:  # pragma: no cover - a cell is always among its own nearest
-                ov[Q[:, None] == cand[None, :]] = -np.inf
-            j = np.argmax(ov, axis=1)
-            bc = ov[np.arange(Q.size), j]
-            bi = cand[j]
-            dstar = np.where(np.isfinite(bc), np.arccos(np.clip(bc, 0.0, 1.0)), np.pi / 2) + slack
-            # cos(d* + R_c) = cos d* cos R_c - sin d* sin R_c (d* + R_c <= pi: monotone)
-            thresh = np.cos(dstar)[:, None] * cosR[None, :] - np.sin(dstar)[:, None] * sinR[None, :]
-            need = (np.abs(uq @ CT) >= thresh).any(axis=0)
-            need[first] = False
-            rest = np.flatnonzero(need)
-            if rest.size:
-                cand2 = members(rest)
-                ov2 = np.abs(uq @ uT[:, cand2])
-                j2 = np.argmax(ov2, axis=1)
-                bc2 = ov2[np.arange(Q.size), j2]
-                upd = bc2 > bc
-                bc = np.where(upd, bc2, bc)
-                bi = np.where(upd, cand2[j2], bi)
-            best[Q] = bc
-            arg[Q] = bi
-    return fs_distance(u, u[arg]), arg
+    return fs_distance(u, u[idx]), idx
 
 
 def nn_distance_scaling(ns=(1000, 10000), seed: int = 0, poly="fermat-quintic",

@@ -331,18 +331,27 @@ def hermitian_det(g: np.ndarray, axis_first: bool = False) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- sampling
+BACKENDS = ("numpy", "jax")
+
+
 def sample(poly: str | Hypersurface = "fermat-quintic", n: int = 10_000, seed: int = 0,
-           chunk: int = 200_000, progress: bool = False) -> PointSet:
+           chunk: int = 200_000, progress: bool = False, backend: str = "numpy") -> PointSet:
     """``n`` points on X by the Shiffman-Zelditch measure, deterministic in ``seed``.
 
     Lines are drawn by ``numpy.random.default_rng(seed)``; ceil(n/d) lines give
     d points each and the last line is cut to n points.  Raises NumericalError if a
     point fails to satisfy P = 0 to 1e-8 (relative) or has a degenerate metric.
+
+    ``backend="numpy"`` (default, the fastest here) or ``"jax"``: the same lines and the
+    same mathematics jitted in JAX, the batch sharded over ``jax.devices()`` when there
+    are several (:mod:`metricflow.cy._jax_sampling`); the two agree to round-off.
     """
     X = hypersurface(poly)
     n = _positive_int(n, "n")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InvalidInputError("seed", f"need a non-negative integer seed, got {seed!r}")
+    if backend not in BACKENDS:
+        raise InvalidInputError("backend", f"expected one of {', '.join(BACKENDS)}, got {backend!r}")
     d = X.degree
     n1 = X.n_ambient
     n_lines = -(-n // d)
@@ -358,17 +367,22 @@ def sample(poly: str | Hypersurface = "fermat-quintic", n: int = 10_000, seed: i
         g = rng.standard_normal((2, L, n1, 2))
         a = g[0, ..., 0] + 1j * g[0, ..., 1]
         b = g[1, ..., 0] + 1j * g[1, ..., 1]
-        t = polynomial_roots(line_coefficients(X, a, b))
-        z = (a[:, None, :] + t[:, :, None] * b[:, None, :]).reshape(-1, n1)
-        geo = point_geometry(X, z)
+        if backend == "jax":
+            from metricflow.cy._jax_sampling import lines_geometry
+
+            geo = lines_geometry(X, a, b)
+        else:
+            t = polynomial_roots(line_coefficients(X, a, b))
+            z = (a[:, None, :] + t[:, :, None] * b[:, None, :]).reshape(-1, n1)
+            geo = point_geometry(X, z)
         geo["line"] = np.repeat(np.arange(start, start + L), d)
         parts.append(geo)
     if len(parts) == 1:
         geo = {key: v[:n] for key, v in parts[0].items()}
     else:
         geo = {key: np.concatenate([p[key] for p in parts])[:n] for key in parts[0]}
-    ps = PointSet(surface=X, **geo,
-                  meta={"seed": int(seed), "n": n, "sampler": "shiffman-zelditch"})
+    ps = PointSet(surface=X, **geo, meta={"seed": int(seed), "n": n, "sampler": "shiffman-zelditch",
+                                          "backend": backend})
     _check(ps)
     return ps
 
@@ -397,7 +411,8 @@ def in_chart(ps: PointSet, chart: tuple[int, int]) -> PointSet:
 
 
 def sample_in_chart(poly: str | Hypersurface, n: int, seed: int = 0,
-                    chart: tuple[int, int] = (0, 1), max_rounds: int = 20) -> PointSet:
+                    chart: tuple[int, int] = (0, 1), max_rounds: int = 20,
+                    backend: str = "numpy") -> PointSet:
     """The paper's rejection sampling (section 3.1): sample about (n+1)n times more
     points and keep those whose preferred chart is ``chart``; for the Fermat quintic
     each of the 20 charts gets ~1/20 of the points.  Oversamples in rounds with
@@ -411,7 +426,7 @@ def sample_in_chart(poly: str | Hypersurface, n: int, seed: int = 0,
     ss = np.random.SeedSequence(int(seed))
     for child in ss.spawn(max_rounds):
         want = int(1.2 * (n - have) * n_charts) + 100
-        ps = in_chart(sample(X, want, seed=int(child.generate_state(1)[0])), (p, e))
+        ps = in_chart(sample(X, want, seed=int(child.generate_state(1)[0]), backend=backend), (p, e))
         parts.append(ps)
         have += len(ps)
         if have >= n:
