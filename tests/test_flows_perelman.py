@@ -155,3 +155,10 @@ def test_cli_perelman_flow_reports_F(tmp_path):
     bad = CliRunner().invoke(cli, ["flow", "run", "--flow", "calabi", "--out", str(out)])
     assert bad.exit_code == 2 and "--flow" in bad.output
 
+
+
+def test_large_cpu_grids_are_refused_instead_of_deadlocking():
+    """jax 0.10.2's CPU runtime deadlocks on the dilaton solve at 24³ points (docs/flows.md):
+    the library says so instead of hanging."""
+    with pytest.raises(InvalidInputError, match="deadlock"):
+        lambda_functional(Torus(3, 24), initial_metric(Torus(3, 24), "flat"))

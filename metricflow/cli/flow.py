@@ -33,7 +33,8 @@ def flow():
 @click.option("--init", "init", default="bumpy", show_default=True,
               help="Initial metric: flat (tori) or round (sphere2), or bumpy (seeded, smooth, positive definite, "
                    "clearly non-trivial).")
-@click.option("--n", "n", default=32, show_default=True, type=int, help="Grid points per direction (tori).")
+@click.option("--n", "n", default=None, type=int,
+              help="Grid points per direction (tori) [default: 32 on torus2, 16 on torus3].")
 @click.option("--lmax", default=16, show_default=True, type=int,
               help="Band limit of the spherical harmonics (sphere2).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the bumpy initial metric.")
@@ -79,6 +80,8 @@ def run(manifold, flow_name, kernel, steps, dt, init, n, lmax, seed, method, rec
         state0 = S2.initial_state(M, init, seed=seed)
         resolution = f"lmax={lmax}"
     else:
+        if n is None:
+            n = 32 if manifold == "torus2" else 16
         M = Torus(int(manifold[-1]), n)
         state0 = initial_metric(M, init, seed=seed)
         resolution = f"n={n}"

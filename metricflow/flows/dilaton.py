@@ -48,6 +48,28 @@ def _band(manifold: Torus):
     return k2, mask
 
 
+#: largest grid for the dilaton solve on CPU (see :func:`_check_grid`)
+MAX_CPU_POINTS = 8_000
+
+
+def _check_grid(manifold: Torus) -> None:
+    """Refuse grids on which XLA's CPU runtime deadlocks (instead of hanging).
+
+    With jax 0.10.2 a compiled program holding the curvature kernel and this solver's
+    loops stops making progress on CPU grids of 24³ points and more: every thread
+    waits in Eigen's thread pool (seen with gdb; 16³ and 20³ finish, 24³ and 28³
+    hang; ``--xla_cpu_multi_thread_eigen=false`` and an optimisation barrier helped only
+    intermittently). Until the upstream cause is found, such grids are refused."""
+    import jax
+
+    from metricflow.errors import InvalidInputError
+
+    if manifold.npoints > MAX_CPU_POINTS and jax.default_backend() == "cpu":
+        raise InvalidInputError("n", f"the dilaton solve is limited to {MAX_CPU_POINTS} grid points on CPU "
+                                f"(got {manifold.npoints}): larger grids deadlock XLA's CPU runtime in jax "
+                                f"{jax.__version__} (docs/flows.md); use --n 20 or less on torus3")
+
+
 def operator(manifold: Torus, g, R):
     """``(apply_B, W)`` for the metric ``g`` (grid + (d, d)) and its scalar curvature R."""
     import jax.numpy as jnp
@@ -76,6 +98,7 @@ def ground_state(manifold: Torus, g, R, phi0, *, margin=None, max_iter: int = 60
     import jax.numpy as jnp
     from jax.scipy.sparse.linalg import cg
 
+    _check_grid(manifold)
     B_full, W, A = operator(manifold, g, R)
     h = manifold.cell_volume
     k2, mask = _band(manifold)
