@@ -20,7 +20,7 @@ def flow():
 @click.option("--manifold", default="torus2", show_default=True,
               help="torus2 or torus3 (periodic grid, spectral derivatives), or sphere2 (conformal gauge "
                    "g = e^{2u} g_round in spherical harmonics; Ricci flow, and Perelman's flow through its "
-                   "Ricci-gauge representative with F = λ reported; local kernel only).")
+                   "Ricci-gauge representative with F = λ reported; kernels local and gaussian:SIGMA).")
 @click.option("--flow", "flow_name", default="ricci", show_default=True,
               help="ricci: dg/dt = -2 Ric (eq. 2.39); perelman: dg/dt = -2(Ric + Hess f) (eq. 2.40) with f the "
                    "minimiser of F, which is then reported as F (non-decreasing); functional:NAME: the descent "

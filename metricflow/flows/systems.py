@@ -263,9 +263,19 @@ def _sphere_system(manifold, flow: str, kernel: str, spec: dict) -> FlowSystem:
     ``F = λ(g)`` (diffeomorphism invariant, non-decreasing) along it."""
     from metricflow.flows import sphere as S2
 
-    if spec["kind"] != "local":
-        raise InvalidInputError("kernel", f"on sphere2 only the local kernel is available (the conformal gauge "
-                                f"cannot carry a smeared, trace-free velocity), got {kernel!r}")
+    if spec["kind"] == "ntk":
+        raise InvalidInputError("kernel", f"on sphere2 the kernels are local and gaussian:SIGMA (the frozen MLP "
+                                f"NTK lives on the torus grids), got {kernel!r}")
+    if spec["kind"] == "gaussian":
+        # semi-local flow (eq. 2.30) of the conformal factor: the heat kernel of the round
+        # sphere at time σ²/2, e^{−σ² l(l+1)/2} per degree (→ δ as σ → 0, like eq. 2.31)
+        weights = np.exp(0.5 * spec["sigma"] ** 2 * manifold.laplacian_eigenvalues)
+
+        def smear(v):
+            return manifold.synthesis(manifold.analysis(v) * weights)
+    else:
+        def smear(v):
+            return v
 
     def initial(u0):
         u0 = np.asarray(u0, dtype=np.float64)
@@ -285,6 +295,6 @@ def _sphere_system(manifold, flow: str, kernel: str, spec: dict) -> FlowSystem:
     if flow == "perelman":
         meta["gauge"] = "ricci (conformal); F = lambda(g)"
     return FlowSystem(manifold, flow, kernel, "u",
-                      velocity=lambda s: {"u": S2.ricci_velocity(manifold, s["u"])},
+                      velocity=lambda s: {"u": smear(S2.ricci_velocity(manifold, s["u"]))},
                       diagnostics=diagnostics, check=lambda s, t: S2.check_state(manifold, s["u"], t),
                       initial=initial, meta=meta)
