@@ -48,26 +48,27 @@ def _band(manifold: Torus):
     return k2, mask
 
 
-#: largest grid for the dilaton solve on CPU (see :func:`_check_grid`)
-MAX_CPU_POINTS = 8_000
+#: largest 3D grid for the dilaton solve on CPU (see :func:`_check_grid`)
+MAX_CPU_POINTS = 4_096
 
 
 def _check_grid(manifold: Torus) -> None:
     """Refuse grids on which XLA's CPU runtime deadlocks (instead of hanging).
 
-    With jax 0.10.2 a compiled program holding the curvature kernel and this solver's
-    loops stops making progress on CPU grids of 24³ points and more: every thread
-    waits in Eigen's thread pool (seen with gdb; 16³ and 20³ finish, 24³ and 28³
-    hang; ``--xla_cpu_multi_thread_eigen=false`` and an optimisation barrier helped only
-    intermittently). Until the upstream cause is found, such grids are refused."""
+    With jax 0.10.2 a compiled program holding the three-dimensional curvature kernel
+    and this solver's loops can stop making progress on CPU: every thread waits in
+    Eigen's thread pool (seen with gdb). 16³ always finished; 20³ hung once in two
+    runs, 24³ and 28³ every time; 2D grids up to 128² finish. The flag
+    ``--xla_cpu_multi_thread_eigen=false`` and an optimisation barrier helped only
+    intermittently. Until the upstream cause is found, 3D grids above 16³ are refused."""
     import jax
 
     from metricflow.errors import InvalidInputError
 
-    if manifold.npoints > MAX_CPU_POINTS and jax.default_backend() == "cpu":
-        raise InvalidInputError("n", f"the dilaton solve is limited to {MAX_CPU_POINTS} grid points on CPU "
+    if manifold.dim == 3 and manifold.npoints > MAX_CPU_POINTS and jax.default_backend() == "cpu":
+        raise InvalidInputError("n", f"the 3D dilaton solve is limited to {MAX_CPU_POINTS} grid points on CPU "
                                 f"(got {manifold.npoints}): larger grids deadlock XLA's CPU runtime in jax "
-                                f"{jax.__version__} (docs/flows.md); use --n 20 or less on torus3")
+                                f"{jax.__version__} (docs/flows.md); use --n 16 or less on torus3")
 
 
 def operator(manifold: Torus, g, R):
