@@ -97,36 +97,6 @@ def _roots(jax, jnp, coef):
     return z.T, done
 
 
-def _poly_and_gradient(jnp, exponents, coefficients, z):
-    """P, dP/dz_i (N, n+1) and sum_m |c_m z^m| at points z (N, n+1)."""
-    N, n1 = z.shape
-    pw = {}
-
-    def power(j, e):
-        if (j, e) not in pw:
-            pw[(j, e)] = z[:, j] if e == 1 else power(j, e - 1) * z[:, j]
-        return pw[(j, e)]
-
-    def mono(row, skip=-1):
-        out = None
-        for j in np.flatnonzero(row):
-            e = int(row[j]) - (1 if j == skip else 0)
-            if e:
-                out = power(int(j), e) if out is None else out * power(int(j), e)
-        return jnp.ones(N, dtype=z.dtype) if out is None else out
-
-    val = jnp.zeros(N, dtype=z.dtype)
-    absval = jnp.zeros(N, dtype=z.real.dtype)
-    grad = [jnp.zeros(N, dtype=z.dtype) for _ in range(n1)]
-    for row, c in zip(exponents, coefficients, strict=True):
-        m = mono(row)
-        val = val + complex(c) * m
-        absval = absval + abs(complex(c)) * jnp.abs(m)
-        for i in np.flatnonzero(row):
-            grad[i] = grad[i] + complex(c) * int(row[i]) * mono(row, skip=i)
-    return val, jnp.stack(grad, axis=1), absval
-
-
 def _hermitian_det(jnp, g):
     k = g.shape[-1]
     if k == 1:
@@ -151,7 +121,10 @@ def _geometry(jnp, exponents, coefficients, table, z):
     is_p = cols == p[:, None]
     zp = jnp.take_along_axis(z, p[:, None], axis=1)
     z = jnp.where(is_p, 1.0 + 0.0j, z / zp)
-    val, grad, absval = _poly_and_gradient(jnp, exponents, coefficients, z)
+    from metricflow.cy.sampling import poly_and_gradient
+
+    val, grad, absval = poly_and_gradient(jnp, exponents, coefficients, z.T)
+    grad = grad.T
     ag = jnp.where(is_p, -1.0, grad.real**2 + grad.imag**2)
     e = jnp.argmax(ag, axis=1)
     ge = jnp.take_along_axis(grad, e[:, None], axis=1)[:, 0]

@@ -210,11 +210,17 @@ def _chart_table(n1: int) -> np.ndarray:
 
 def _poly_and_gradient(X: Hypersurface, zt: np.ndarray):
     """P, dP/dz_i (n+1, N) and sum_m |c_m z^m| at points zt (n+1, N), by a shared power table."""
-    n1, N = zt.shape
-    d = X.degree
-    pw: dict[tuple[int, int], np.ndarray] = {}
+    return poly_and_gradient(np, X.exponents, X.coefficients, zt)
 
-    def power(j: int, e: int) -> np.ndarray:
+
+def poly_and_gradient(xp, exponents, coefficients, zt):
+    """P, dP/dz_i (n+1, N) and sum_m |c_m z^m| at points zt (n+1, N) for the array
+    namespace ``xp`` (numpy, or jax.numpy inside a jitted function), by a shared power
+    table of the coordinates."""
+    n1, N = zt.shape
+    pw = {}
+
+    def power(j: int, e: int):
         if (j, e) not in pw:
             pw[(j, e)] = zt[j] if e == 1 else power(j, e - 1) * zt[j]
         return pw[(j, e)]
@@ -225,20 +231,28 @@ def _poly_and_gradient(X: Hypersurface, zt: np.ndarray):
             e = int(row[j]) - (1 if j == skip else 0)
             if e:
                 out = power(int(j), e) if out is None else out * power(int(j), e)
-        return np.ones(N, dtype=np.complex128) if out is None else out
+        return xp.ones(N, dtype=zt.dtype) if out is None else out
 
-    val = np.zeros(N, dtype=np.complex128)
-    absval = np.zeros(N)
-    grad = np.zeros((n1, N), dtype=np.complex128)
-    for row, c in zip(X.exponents, X.coefficients, strict=True):
+    if xp is np:
+        def acc(a, b):  # in place: the numpy path is the fast default
+            a += b
+            return a
+    else:
+        def acc(a, b):
+            return a + b
+
+    val = xp.zeros(N, dtype=zt.dtype)
+    absval = xp.zeros(N, dtype=zt.real.dtype)
+    grad = [xp.zeros(N, dtype=zt.dtype) for _ in range(n1)]
+    for row, c in zip(exponents, coefficients, strict=True):
+        c = complex(c)
         m = mono(row)
-        val += c * m
-        absval += np.abs(c) * np.abs(m)
+        val = acc(val, c * m)
+        absval = acc(absval, abs(c) * xp.abs(m))
         for i in np.flatnonzero(row):
-            cm = c * row[i]
-            grad[i] += cm * mono(row, skip=i) if cm != 1 else mono(row, skip=i)
-    del d
-    return val, grad, absval
+            cm = c * int(row[i])
+            grad[i] = acc(grad[i], cm * mono(row, skip=i) if cm != 1 else mono(row, skip=i))
+    return val, xp.stack(grad), absval
 
 
 def point_geometry(X: Hypersurface, z: np.ndarray, chart: tuple[int, int] | None = None):

@@ -28,15 +28,9 @@ from metricflow.manifolds.torus import Torus
 
 def resolve(functional):
     """A built-in functional name or a :class:`Functional` -> the :class:`Functional`."""
-    from metricflow.symbolic.functionals import FUNCTIONALS, Functional
+    from metricflow.symbolic.functionals import lookup
 
-    if isinstance(functional, str):
-        if functional not in FUNCTIONALS:
-            raise InvalidInputError("flow", f"unknown functional {functional!r} in 'functional:NAME'; "
-                                    f"known: {sorted(FUNCTIONALS)}")
-        functional = FUNCTIONALS[functional]
-    if not isinstance(functional, Functional):
-        raise InvalidInputError("flow", f"expected a functional name or a Functional, got {type(functional).__name__}")
+    functional = lookup(functional, "flow")
     if functional.uses_dilaton or functional.dilaton_measure:
         raise InvalidInputError("flow", f"the functional {functional.name!r} involves a dilaton; its numerical flow "
                                 "is flow='perelman' (with the F-minimising dilaton)")

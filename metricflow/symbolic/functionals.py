@@ -159,14 +159,18 @@ def derive_variation(functional: str | Functional, dim: int) -> Variation:
 
     ``functional`` is a built-in name (:data:`FUNCTIONALS`) or your own
     :class:`Functional`, e.g. ``Functional("R2", lambda geo: geo.R**2)``."""
+    return _derive_variation(lookup(functional), dim)
+
+
+def lookup(functional: str | Functional, argument: str = "functional") -> Functional:
+    """A built-in name or a :class:`Functional` -> the :class:`Functional` (errors name ``argument``)."""
     if isinstance(functional, str):
         if functional not in FUNCTIONALS:
-            raise InvalidInputError("functional", f"unknown functional {functional!r}; "
-                                    f"known: {sorted(FUNCTIONALS)}")
+            raise InvalidInputError(argument, f"unknown functional {functional!r}; known: {sorted(FUNCTIONALS)}")
         functional = FUNCTIONALS[functional]
     if not isinstance(functional, Functional):
-        raise InvalidInputError("functional", f"expected a name or a Functional, got {type(functional).__name__}")
-    return _derive_variation(functional, dim)
+        raise InvalidInputError(argument, f"expected a name or a Functional, got {type(functional).__name__}")
+    return functional
 
 
 @lru_cache(maxsize=16)
