@@ -27,3 +27,15 @@ def machine() -> dict:
     except OSError:  # pragma: no cover
         pass
     return info
+
+
+def emit(doc: dict, out=None) -> None:
+    """Print a benchmark's JSON and, with ``out``, write it atomically (results/)."""
+    import json
+
+    from metricflow.io import write_text_atomic
+
+    text = json.dumps(doc, indent=2)
+    print(text)
+    if out:
+        write_text_atomic(out, text + "\n")

@@ -19,7 +19,6 @@ All answers are checked against each other (the brute-force subset is exact).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -31,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine  # noqa: E402
+from _machine import emit, machine  # noqa: E402
 
 TARGET_S = 10.0
 
@@ -215,11 +214,7 @@ def main():
         "notes": ("wall times on a shared 2-core machine: the load averages show the other "
                   "sessions' load; cpu_s is process CPU time (both threads)."),
     }
-    text = json.dumps(doc, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+    emit(doc, args.out)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ neighbours.  Prints ONE JSON object.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -22,6 +21,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import emit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -252,11 +254,7 @@ def main():
                   "PYTHONPYCACHEPREFIX (all bytecode compiled). The machine is shared; "
                   "loadavg_1min shows the contention during the run."),
     }
-    text = json.dumps(doc, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+    emit(doc, args.out)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,10 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import emit  # noqa: E402
 
 
 def child(args) -> dict:
@@ -125,12 +129,7 @@ def main() -> None:
         "max_rel_difference_on_50x50_corner": agree,
         "machine": machine(),
     }
-    text = json.dumps(doc, indent=2)
-    print(text)
-    if args.out:
-        from metricflow.io import write_text_atomic
-
-        write_text_atomic(args.out, text + "\n")
+    emit(doc, args.out)
 
 
 if __name__ == "__main__":
