@@ -119,6 +119,44 @@ def test_relu_kernel_change_decreases_with_width():
     assert 2.0 < kern[64] / kern[1024] < 8.0
 
 
+@pytest.mark.parametrize("arch", ["cosnet", "relu"])
+def test_killed_training_resumes_bit_for_bit(tmp_path, g0, arch):
+    """A training killed after its second record and resumed from the checkpoint ends with
+    the uninterrupted run's metrics, records and recorded kernels, bit for bit."""
+    from metricflow.flows.local import initial_metric
+
+    if arch == "cosnet":
+        T, g, kw = T2, g0, {"width": 2_000, "sigma": SIGMA, "lr": 2e-3}
+    else:
+        T = Torus(2, 16)
+        g, kw = initial_metric(T, "bumpy", seed=0), {"arch": "relu", "width": 64, "lr": 0.05, "kernel_points": 12}
+    kw.update(steps=8, records=4, references=())
+    full = nw.network_flow(T, g, **kw)
+
+    class Kill(Exception):
+        pass
+
+    def killer(rec):
+        if rec["step"] == 4:
+            raise Kill
+
+    ck = tmp_path / "ck.npz"
+    with pytest.raises(Kill):
+        nw.network_flow(T, g, checkpoint=ck, callback=killer, **kw)
+    seen = []
+    resumed = nw.network_flow(T, g, checkpoint=ck, resume=True, callback=seen.append, **kw)
+    assert [r["step"] for r in seen] == [6, 8]               # only the remaining records were computed
+    np.testing.assert_array_equal(resumed.metrics, full.metrics)
+    assert resumed.history == full.history
+    if arch == "relu":
+        np.testing.assert_array_equal(resumed.kernels, full.kernels)
+    with pytest.raises(InvalidInputError, match="different run") as exc:
+        nw.network_flow(T, g, checkpoint=ck, resume=True, **{**kw, "lr": kw["lr"] / 2})
+    assert exc.value.argument == "checkpoint"
+    with pytest.raises(InvalidInputError, match="different run"):
+        nw.network_flow(T, 1.01 * g, checkpoint=ck, resume=True, **kw)
+
+
 @pytest.mark.parametrize("kwargs, argument", [
     ({"arch": "transformer"}, "arch"),
     ({"width": 0}, "width"),
@@ -156,6 +194,14 @@ def test_cli_train(tmp_path):
         assert key in doc["history"][-1]
     for name in doc["files"]:
         assert (out / name).exists()
-    assert {"lambda.png", "discrepancy.png", "kernel_change.png", "history.json", "trajectory.npz"} <= set(doc["files"])
+    assert {"lambda.png", "discrepancy.png", "kernel_change.png", "history.json", "trajectory.npz",
+            "checkpoint.npz"} <= set(doc["files"])
+    again = CliRunner().invoke(flow, ["train", "--arch", "relu", "--width", "64", "--steps", "4", "--records", "2",
+                                      "--kernel-points", "16", "--n", "16", "--out", str(out), "--json", "--resume"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output)["history"] == doc["history"]     # finished run: nothing recomputed
+    other = CliRunner().invoke(flow, ["train", "--arch", "relu", "--width", "32", "--steps", "4", "--records", "2",
+                                      "--kernel-points", "16", "--n", "16", "--out", str(out), "--resume"])
+    assert other.exit_code != 0 and "different run" in other.output
     bad = CliRunner().invoke(flow, ["train", "--arch", "mlp", "--out", str(out)])
     assert bad.exit_code != 0 and "--arch" in bad.output

@@ -156,18 +156,24 @@ def run(manifold, flow_name, kernel, steps, dt, init, n, lmax, seed, method, rec
               help="Grid points on which the empirical metric-NTK is recorded (relu).")
 @click.option("--no-reference", is_flag=True, help="Skip the comparison flows (Perelman, kernel, local).")
 @click.option("--out", "outdir", default="metricflow-out/train", show_default=True,
-              type=click.Path(file_okay=False), help="Folder for history.json, trajectory.npz and the plots.")
+              type=click.Path(file_okay=False),
+              help="Folder for history.json, trajectory.npz, checkpoint.npz and the plots.")
+@click.option("--resume", is_flag=True,
+              help="Continue the training from OUT/checkpoint.npz if it belongs to this run.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (keys: history, files).")
 @library_errors
 def train(manifold, arch, width, sigma, depth, steps, lr, records, init, n, seed, kernel_points, no_reference,
-          outdir, as_json):
+          outdir, resume, as_json):
     """Train a finite network's metric by gradient descent on L = −λ (Perelman's F at its
     minimising dilaton) and compare with Perelman's flow (eq. 2.40).
 
     JSON keys: history (list of {t, step, F, area, max_abs_scalar_curvature,
     discrepancy_perelman, discrepancy_kernel, …, and for relu kernel_change}), files,
-    and the settings.
+    and the settings. The training is checkpointed after every record in
+    OUT/checkpoint.npz; --resume continues a killed run from there.
     """
+    from pathlib import Path
+
     from metricflow.errors import InvalidInputError
     from metricflow.flows.local import initial_metric
     from metricflow.flows.network import grid_for_sigma, network_flow, save_network_flow
@@ -187,9 +193,9 @@ def train(manifold, arch, width, sigma, depth, steps, lr, records, init, n, seed
     result = network_flow(T, g0, arch=arch, width=width, sigma=sigma, depth=depth, lr=lr, steps=steps,
                           records=records, seed=seed, kernel_points=kernel_points,
                           references=() if no_reference else ("perelman", "kernel", "local"),
-                          progress=not as_json)
+                          progress=not as_json, checkpoint=Path(outdir) / "checkpoint.npz", resume=resume)
     result.meta["init"] = init
-    files = save_network_flow(result, outdir)
+    files = save_network_flow(result, outdir) + ["checkpoint.npz"]
     doc = {**result.meta, "history": result.history, "files": files}
     if as_json:
         from metricflow.io import to_jsonable

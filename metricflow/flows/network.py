@@ -365,11 +365,19 @@ def _cold_lambda(manifold: Torus):
     return jax.jit(lambda g: lambda_functional(manifold, g))
 
 
-def _train(manifold, g0, phi0, c0, M0, model, lr, steps, record_every, *, label, on_record=None, on_state=None):
+def _train(manifold, g0, phi0, c0, M0, model, lr, steps, record_every, *, label, on_record=None, observe=None,
+           checkpoint=None, resume: bool = False, run_meta: dict | None = None):
     """Run gradient descent from ``phi0`` (the initial dilaton amplitude); returns
-    ``(times, metrics, records, state)`` at every record (t = 0 included). A NaN or a
-    metric that is no longer positive definite raises :class:`NumericalError` naming the
-    time (:func:`metricflow.flows.systems.check_metric`)."""
+    ``(times, metrics, records, state, observed)`` at every record (t = 0 included), with
+    ``observed`` the values of ``observe(state)`` at the records. A NaN or a metric that is
+    no longer positive definite raises :class:`NumericalError` naming the time
+    (:func:`metricflow.flows.systems.check_metric`).
+
+    With ``checkpoint`` (a path) the parameters, the dilaton, the records and the observed
+    values are written atomically after every record; ``resume=True`` continues from a
+    checkpoint written by the same run (``run_meta``), and the resumed training is
+    bit-for-bit the uninterrupted one (the same jitted steps from the same state)."""
+    import jax
     import jax.numpy as jnp
 
     from metricflow.flows.systems import check_metric
@@ -378,6 +386,8 @@ def _train(manifold, g0, phi0, c0, M0, model, lr, steps, record_every, *, label,
     state0, aux, kind, static, _ = model
     advance, metric = _compiled(manifold, kind, static)
     g0j, c0j, M0j = jnp.asarray(g0), jnp.asarray(c0), jnp.asarray(M0)
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    meta = json.loads(json.dumps(run_meta or {}))
 
     def record(g, phi):
         from metricflow.flows.local import diagnostics
@@ -385,14 +395,16 @@ def _train(manifold, g0, phi0, c0, M0, model, lr, steps, record_every, *, label,
         phi, lam, res = solve(jnp.asarray(g), phi)
         return phi, {"F": float(lam), "dilaton_residual": float(res), **diagnostics(manifold, jnp.asarray(g))}
 
-    state = state0
-    phi, rec = record(g0, jnp.asarray(phi0))
-    times, metrics, recs = [0.0], [np.asarray(g0)], [{"t": 0.0, "step": 0, **rec}]
-    if on_state:
-        on_state(state)
-    if on_record:
-        on_record(recs[-1])
-    done = 0
+    if resume and ckpt is not None and ckpt.exists():
+        state, phi, done, times, metrics, recs, observed = _load_training(ckpt, meta, state0)
+    else:
+        state, observed = state0, []
+        phi, rec = record(g0, jnp.asarray(phi0))
+        times, metrics, recs, done = [0.0], [np.asarray(g0)], [{"t": 0.0, "step": 0, **rec}], 0
+        if observe:
+            observed.append(observe(state))
+        if on_record:
+            on_record(recs[-1])
     while done < steps:
         nsteps = min(record_every, steps - done)
         state, phi = advance(state, phi, lr, nsteps, g0j, c0j, M0j, aux)
@@ -410,11 +422,49 @@ def _train(manifold, g0, phi0, c0, M0, model, lr, steps, record_every, *, label,
         times.append(t)
         metrics.append(g)
         recs.append({"t": t, "step": done, **rec})
-        if on_state:
-            on_state(state)
+        if observe:
+            observed.append(observe(state))
+        if ckpt is not None:
+            _save_training(ckpt, meta, jax.tree_util.tree_leaves(state), phi, done, times, metrics, recs, observed)
         if on_record:
             on_record(recs[-1])
-    return np.array(times), np.stack(metrics), recs, state
+    return np.array(times), np.stack(metrics), recs, state, observed
+
+
+def _save_training(path: Path, meta, leaves, phi, done, times, metrics, recs, observed) -> None:
+    from metricflow.io import save_npz_atomic
+
+    info = {"done": done, "times": times, "history": recs, "leaves": len(leaves), "observed": len(observed)}
+    arrays = {f"leaf_{i}": np.asarray(v) for i, v in enumerate(leaves)}
+    arrays.update({f"observed_{i}": np.asarray(v) for i, v in enumerate(observed)})
+    save_npz_atomic(path, meta=json.dumps(meta), info=json.dumps(info), phi=np.asarray(phi),
+                    metrics=np.stack(metrics), **arrays)
+
+
+def _load_training(path: Path, meta: dict, state0):
+    import jax
+    import jax.numpy as jnp
+
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError("checkpoint", f"{path} is not a readable training checkpoint ({exc})") from None
+    with data:
+        if "meta" not in data or "info" not in data:
+            raise InvalidInputError("checkpoint", f"{path} is not a training checkpoint of network_flow")
+        saved = json.loads(str(data["meta"]))
+        if saved != meta:
+            raise InvalidInputError("checkpoint", f"{path} was written for a different run {saved}; "
+                                    f"this run is {meta}")
+        info = json.loads(str(data["info"]))
+        leaves0, treedef = jax.tree_util.tree_flatten(state0)
+        leaves = [jnp.asarray(data[f"leaf_{i}"]) for i in range(info["leaves"])]
+        if len(leaves) != len(leaves0) or any(a.shape != b.shape for a, b in zip(leaves, leaves0)):
+            raise InvalidInputError("checkpoint", f"{path} holds parameters of another shape")
+        state = jax.tree_util.tree_unflatten(treedef, leaves)
+        observed = [np.array(data[f"observed_{i}"]) for i in range(info["observed"])]
+        return (state, jnp.asarray(data["phi"]), int(info["done"]), list(info["times"]),
+                list(np.array(data["metrics"])), info["history"], observed)
 
 
 def _l2(manifold, a):
@@ -433,7 +483,8 @@ def discrepancy(manifold, g, g_ref, g0):
 def network_flow(manifold: Torus, g0, *, arch: str = "cosnet", width: int = 100_000, sigma: float = 0.4,
                  depth: int = 1, lr: float = 1e-3, steps: int = 50, records: int = 10, seed: int = 0,
                  references=REFERENCES, kernel_points: int = 64,
-                 pde_dt: float | None = None, progress: bool = False) -> NetworkFlowResult:
+                 pde_dt: float | None = None, progress: bool = False, checkpoint=None, resume: bool = False,
+                 callback=None) -> NetworkFlowResult:
     """Train a finite network's metric by gradient descent on ``L = −λ`` (module docstring).
 
     Parameters
@@ -462,7 +513,17 @@ def network_flow(manifold: Torus, g0, *, arch: str = "cosnet", width: int = 100_
         explicit stability bound 1.5/(d (n/2)²).
     progress:
         Show a tqdm progress bar over records.
+    checkpoint, resume:
+        Path of an ``.npz`` checkpoint of the network training (parameters, dilaton,
+        records, recorded kernels), written atomically after every record; with
+        ``resume=True`` a checkpoint of the same run (settings and initial metric) is
+        continued, and the result equals the uninterrupted run's bit for bit. The
+        references are recomputed (they are deterministic and cheaper than the network).
+    callback:
+        Called with each network record (a dict) as it is taken.
     """
+    import hashlib
+
     from tqdm import tqdm
 
     from metricflow._x64 import x64
@@ -494,13 +555,23 @@ def network_flow(manifold: Torus, g0, *, arch: str = "cosnet", width: int = 100_
         else:
             model = _relu_model(manifold, int(width), int(depth), seed, P)
         timings["setup_s"] = time.perf_counter() - t0
-        kernels, ntk = [], None
+        ntk = None
         if arch == "relu" and kernel_points:
             ntk, result.kernel_points = _metric_ntk_fn(manifold, c0, M0, model[4]["scale"], kernel_points, seed)
         t0 = time.perf_counter()
-        times, metrics, recs, _ = _train(manifold, g0, phi0, c0, M0, model, lr, steps, record_every,
-                                         label=f"{arch} network", on_record=lambda r: bar.update(1),
-                                         on_state=(lambda s: kernels.append(ntk(s))) if ntk else None)
+        run_meta = {"manifold": manifold.name, "n": manifold.n, "arch": arch, "width": int(width),
+                    "sigma": float(sigma), "depth": int(depth), "lr": float(lr), "steps": int(steps),
+                    "records": int(records), "seed": int(seed), "kernel_points": int(kernel_points),
+                    "g0_sha256": hashlib.sha256(np.ascontiguousarray(g0)).hexdigest()}
+
+        def on_record(rec):
+            bar.update(1)
+            if callback:
+                callback(rec)
+
+        times, metrics, recs, _, kernels = _train(manifold, g0, phi0, c0, M0, model, lr, steps, record_every,
+                                                  label=f"{arch} network", on_record=on_record, observe=ntk,
+                                                  checkpoint=checkpoint, resume=resume, run_meta=run_meta)
         timings["network_s"] = time.perf_counter() - t0
         kernels = np.stack(kernels) if kernels else None
     if given is None:
@@ -580,8 +651,8 @@ def reference_flows(manifold: Torus, g0, *, arch: str = "cosnet", sigma: float =
                 continue
             model = _reference_model(manifold, arch, sigma, depth, P, local=name == "local")
             k = sub if name == "local" else 1
-            times, metrics, recs, _ = _train(manifold, g0, phi0, c0, M0, model, lr / k, steps * k,
-                                             record_every * k, label=f"{name} reference", on_record=on_record)
+            times, metrics, recs, _, _ = _train(manifold, g0, phi0, c0, M0, model, lr / k, steps * k,
+                                                record_every * k, label=f"{name} reference", on_record=on_record)
             out[name] = {"times": times, "metrics": metrics, "history": recs, "dt": lr / k}
     return out
 
