@@ -459,7 +459,7 @@ def _load_training(path: Path, meta: dict, state0):
         info = json.loads(str(data["info"]))
         leaves0, treedef = jax.tree_util.tree_flatten(state0)
         leaves = [jnp.asarray(data[f"leaf_{i}"]) for i in range(info["leaves"])]
-        if len(leaves) != len(leaves0) or any(a.shape != b.shape for a, b in zip(leaves, leaves0)):
+        if len(leaves) != len(leaves0) or any(a.shape != b.shape for a, b in zip(leaves, leaves0, strict=False)):
             raise InvalidInputError("checkpoint", f"{path} holds parameters of another shape")
         state = jax.tree_util.tree_unflatten(treedef, leaves)
         observed = [np.array(data[f"observed_{i}"]) for i in range(info["observed"])]
