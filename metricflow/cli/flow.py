@@ -20,14 +20,15 @@ def flow():
 @click.option("--manifold", default="torus2", show_default=True,
               help="torus2 or torus3 (periodic grid, spectral derivatives), or sphere2 (conformal gauge "
                    "g = e^{2u} g_round in spherical harmonics; Ricci flow, and Perelman's flow through its "
-                   "Ricci-gauge representative with F = λ reported; kernels local and gaussian:SIGMA).")
+                   "Ricci-gauge representative with F = λ reported; the kernels act on du/dt).")
 @click.option("--flow", "flow_name", default="ricci", show_default=True,
               help="ricci: dg/dt = -2 Ric (eq. 2.39); perelman: dg/dt = -2(Ric + Hess f) (eq. 2.40) with f the "
                    "minimiser of F, which is then reported as F (non-decreasing); functional:NAME: the descent "
                    "flow of a functional (volume, einstein-hilbert; eq. 2.14), tori only.")
 @click.option("--kernel", default="local", show_default=True,
               help="local: the σ → 0 limit (eq. 2.31); gaussian:SIGMA: semi-local flow (eq. 2.30); "
-                   "ntk:ACTIVATION[:DEPTH]: non-local flow with a frozen MLP NTK (eq. 2.12), e.g. ntk:relu.")
+                   "ntk:ACTIVATION[:DEPTH]: non-local flow with a frozen MLP NTK (eq. 2.12), e.g. ntk:relu "
+                   "(on sphere2 the MLP sees x in R^3 and the kernel is diagonal in the harmonics).")
 @click.option("--steps", default=200, show_default=True, type=int, help="Number of time steps.")
 @click.option("--dt", default=2e-3, show_default=True, type=float, help="Time step.")
 @click.option("--init", "init", default="bumpy", show_default=True,

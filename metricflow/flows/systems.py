@@ -263,13 +263,18 @@ def _sphere_system(manifold, flow: str, kernel: str, spec: dict) -> FlowSystem:
     ``F = λ(g)`` (diffeomorphism invariant, non-decreasing) along it."""
     from metricflow.flows import sphere as S2
 
-    if spec["kind"] == "ntk":
-        raise InvalidInputError("kernel", f"on sphere2 the kernels are local and gaussian:SIGMA (the frozen MLP "
-                                f"NTK lives on the torus grids), got {kernel!r}")
-    if spec["kind"] == "gaussian":
-        # semi-local flow (eq. 2.30) of the conformal factor: the heat kernel of the round
-        # sphere at time σ²/2, e^{−σ² l(l+1)/2} per degree (→ δ as σ → 0, like eq. 2.31)
-        weights = np.exp(0.5 * spec["sigma"] ** 2 * manifold.laplacian_eigenvalues)
+    if spec["kind"] != "local":
+        if spec["kind"] == "gaussian":
+            # semi-local flow (eq. 2.30) of the conformal factor: the heat kernel of the round
+            # sphere at time σ²/2, e^{−σ² l(l+1)/2} per degree (→ δ as σ → 0, like eq. 2.31)
+            weights = np.exp(0.5 * spec["sigma"] ** 2 * manifold.laplacian_eigenvalues)
+        else:
+            # non-local flow (eq. 2.12) with the frozen NTK of an MLP on x ∈ S² ⊂ R³:
+            # zonal, so diagonal in the harmonics (Funk–Hecke, frozen.zonal_ntk_spectrum)
+            from metricflow.flows.frozen import zonal_ntk_spectrum
+
+            spectrum = zonal_ntk_spectrum(manifold.lmax, activation=spec["activation"], depth=spec["depth"])
+            weights = spectrum[manifold.degrees]
 
         def smear(v):
             return manifold.synthesis(manifold.analysis(v) * weights)
