@@ -21,6 +21,7 @@ import functools
 
 import numpy as np
 
+from metricflow import _linalg as la
 from metricflow.errors import NumericalError
 
 _MAX_ITER = 60
@@ -108,7 +109,7 @@ def _hermitian_det(jnp, g):
         b, c, f = g[:, 0, 1], g[:, 0, 2], g[:, 1, 2]
         ab2 = lambda x: x.real**2 + x.imag**2
         return a * e * i + 2 * (b * f * jnp.conj(c)).real - a * ab2(f) - e * ab2(c) - i * ab2(b)
-    return jnp.linalg.det(g).real
+    return la.det(g).real
 
 
 def _geometry(jnp, exponents, coefficients, table, z):

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from metricflow import _linalg as la
 from metricflow.manifolds.torus import Torus
 
 #: relative eigen-residual ‖Bφ − λWφ‖ / ‖λWφ‖+‖Bφ‖ accepted as converged
@@ -48,35 +49,12 @@ def _band(manifold: Torus):
     return k2, mask
 
 
-#: largest 3D grid for the dilaton solve on CPU (see :func:`_check_grid`)
-MAX_CPU_POINTS = 4_096
-
-
-def _check_grid(manifold: Torus) -> None:
-    """Refuse grids on which XLA's CPU runtime deadlocks (instead of hanging).
-
-    With jax 0.10.2 a compiled program holding the three-dimensional curvature kernel
-    and this solver's loops can stop making progress on CPU: every thread waits in
-    Eigen's thread pool (seen with gdb). 16³ always finished; 20³ hung once in two
-    runs, 24³ and 28³ every time; 2D grids up to 128² finish. The flag
-    ``--xla_cpu_multi_thread_eigen=false`` and an optimisation barrier helped only
-    intermittently. Until the upstream cause is found, 3D grids above 16³ are refused."""
-    import jax
-
-    from metricflow.errors import InvalidInputError
-
-    if manifold.dim == 3 and manifold.npoints > MAX_CPU_POINTS and jax.default_backend() == "cpu":
-        raise InvalidInputError("n", f"the 3D dilaton solve is limited to {MAX_CPU_POINTS} grid points on CPU "
-                                f"(got {manifold.npoints}): larger grids deadlock XLA's CPU runtime in jax "
-                                f"{jax.__version__} (docs/flows.md); use --n 16 or less on torus3")
-
-
 def operator(manifold: Torus, g, R):
     """``(apply_B, W)`` for the metric ``g`` (grid + (d, d)) and its scalar curvature R."""
     import jax.numpy as jnp
 
-    sqrtg = jnp.sqrt(jnp.linalg.det(g))
-    A = sqrtg[..., None, None] * jnp.linalg.inv(g)
+    sqrtg = jnp.sqrt(la.det(g))
+    A = sqrtg[..., None, None] * la.inv(g)
 
     def apply_B(phi):
         grad = manifold.gradient(phi)
@@ -99,7 +77,6 @@ def ground_state(manifold: Torus, g, R, phi0, *, margin=None, max_iter: int = 60
     import jax.numpy as jnp
     from jax.scipy.sparse.linalg import cg
 
-    _check_grid(manifold)
     B_full, W, A = operator(manifold, g, R)
     h = manifold.cell_volume
     k2, mask = _band(manifold)

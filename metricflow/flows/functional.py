@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from metricflow import _linalg as la
 from metricflow.errors import InvalidInputError
 from metricflow.manifolds.torus import Torus
 
@@ -50,7 +51,7 @@ def action(manifold: Torus, functional, g):
     except AttributeError as exc:
         raise InvalidInputError("flow", f"the Lagrangian of {functional.name!r} uses {exc.name!r}; numerical "
                                 "functional flows provide geo.R and geo.A.one") from None
-    return manifold.integrate(L * jnp.sqrt(jnp.linalg.det(g)))
+    return manifold.integrate(L * jnp.sqrt(la.det(g)))
 
 
 def functional_velocity(manifold: Torus, functional, g):
@@ -60,5 +61,5 @@ def functional_velocity(manifold: Torus, functional, g):
 
     G = jax.grad(lambda x: action(manifold, functional, x))(g)
     E = 0.5 * (G + jnp.swapaxes(G, -1, -2))
-    V_up = E / (jnp.sqrt(jnp.linalg.det(g)) * manifold.cell_volume)[..., None, None]
+    V_up = E / (jnp.sqrt(la.det(g)) * manifold.cell_volume)[..., None, None]
     return -2.0 * jnp.einsum("...ia,...ab,...bj->...ij", g, V_up, g)

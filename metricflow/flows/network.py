@@ -68,6 +68,7 @@ from pathlib import Path
 
 import numpy as np
 
+from metricflow import _linalg as la
 from metricflow.errors import InvalidInputError, NumericalError
 from metricflow.manifolds.torus import Torus
 
@@ -178,7 +179,7 @@ def _solve(manifold, g, phi, max_iter):
     from metricflow.flows.local import scalar_curvature
 
     R = scalar_curvature(manifold, g)
-    margin = 1.0 / jnp.max(jnp.linalg.eigvalsh(g))
+    margin = 1.0 / jnp.max(la.eigvalsh(g))
     return ground_state(manifold, g, R, phi, margin=margin, max_iter=max_iter)
 
 
@@ -192,8 +193,8 @@ def dlambda_dg(manifold: Torus, g, phi):
 
     f = -2.0 * jnp.log(phi)
     V = _pointwise(manifold, "perelman_velocity", *manifold.jets(g), *manifold.jets(f))
-    gi = jnp.linalg.inv(g)
-    rho = phi**2 * jnp.sqrt(jnp.linalg.det(g))
+    gi = la.inv(g)
+    rho = phi**2 * jnp.sqrt(la.det(g))
     U = jnp.einsum("...ka,...lb,...ab->...kl", gi, gi, 0.5 * V) * rho[..., None, None]
     return U, V
 

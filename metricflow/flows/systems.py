@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from metricflow import _linalg as la
 from metricflow.errors import InvalidInputError, NumericalError
 
 FLOWS = ("ricci", "perelman")
@@ -191,7 +192,7 @@ def _torus_perelman(manifold, flow, kernel, smear, base) -> FlowSystem:
 
     def solve(g, phi, max_iter):
         R = scalar_curvature(manifold, g)
-        margin = 1.0 / jnp.max(jnp.linalg.eigvalsh(g))   # a quarter of the gap of −4Δ (≈ 4/max g)
+        margin = 1.0 / jnp.max(la.eigvalsh(g))   # a quarter of the gap of −4Δ (≈ 4/max g)
         return ground_state(manifold, g, R, phi, margin=margin, max_iter=max_iter)
 
     def local_velocity(g, phi):
@@ -211,10 +212,10 @@ def _torus_perelman(manifold, flow, kernel, smear, base) -> FlowSystem:
         phi, lam, res = solve(g, phi, 60)
         f = -2.0 * jnp.log(phi)
         gj, fj = manifold.jets(g), manifold.jets(f)
-        density = phi**2 * jnp.sqrt(jnp.linalg.det(g))               # e^{−f} √g
+        density = phi**2 * jnp.sqrt(la.det(g))               # e^{−f} √g
         L = _pointwise(manifold, "perelman_lagrangian", *gj, *fj)     # R + |∇f|² (eq. 2.41)
         V = local_velocity(g, phi)                                   # −2(R + ∇∇f)
-        gi = jnp.linalg.inv(g)
+        gi = la.inv(g)
         pairing = jnp.einsum("...ik,...jl,...ij,...kl->...", gi, gi, smear(V), V)
         return {"F": manifold.integrate(L * density), "lambda": lam,
                 "dF_dt": 0.5 * manifold.integrate(pairing * density),

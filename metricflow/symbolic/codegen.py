@@ -8,7 +8,8 @@ independent symbols, and the inverse metric is an independent generator with
 printed as straight-line code for
 
 * ``backend="jax"``: a function of one point's jet that ``jax.jit`` and
-  ``jax.vmap`` accept (the inverse is ``jnp.linalg.inv``);
+  ``jax.vmap`` accept (the inverse is the closed form of :func:`metricflow._linalg.inv`,
+  no LAPACK call);
 * ``backend="numba"``: a ``numba.njit(parallel=True)`` function over a batch of
   points (leading axis), with a ``prange`` loop.
 
@@ -182,7 +183,7 @@ def _source(formula: JetFormula, backend: str) -> str:
     lines = []
     if backend == "jax":
         lines.append(f"def kernel({', '.join(args)}):")
-        lines.append("    ginv = jnp.linalg.inv(g)")
+        lines.append("    ginv = small_inv(g)")
         lines += ["    " + b for b in body]
         lines.append("    out = jnp.stack(jnp.broadcast_arrays(" + ", ".join(outs) + ", g[0, 0]))[:-1]")
         lines.append(f"    return out.reshape({formula.shape!r})")
@@ -213,7 +214,9 @@ def compile_jet_kernel(name: str, dim: int, backend: str = "jax"):
     if backend == "jax":
         import jax.numpy as jnp
 
-        namespace = {"jnp": jnp}
+        from metricflow._linalg import inv as small_inv
+
+        namespace = {"jnp": jnp, "small_inv": small_inv}
         exec(compile(src, f"<metricflow.codegen {name} {dim}d jax>", "exec"), namespace)
         kernel = namespace["kernel"]
     elif backend == "numba":
