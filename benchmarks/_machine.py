@@ -13,9 +13,23 @@ def machine() -> dict:
         "cpu_count": os.cpu_count(),
     }
     try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:  # pragma: no cover
+        pass
+    try:
         import sympy
 
         info["sympy"] = sympy.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import jax
+
+        info["devices"] = [str(d) for d in jax.devices()]
     except ImportError:  # pragma: no cover
         pass
     for mod in ("jax", "numba", "numpy"):

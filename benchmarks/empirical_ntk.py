@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import emit  # noqa: E402
+from _machine import emit, machine  # noqa: E402
 
 
 def child(args) -> dict:
@@ -62,25 +61,6 @@ def child(args) -> dict:
             "peak_rss_mib": peak / 1024, "rss_before_mib": base_rss / 1024,
             "shape": list(theta.shape), "n_params": n_params,
             "output_mib": theta.nbytes / 2**20}
-
-
-def machine() -> dict:
-    import jax
-    import numpy as np
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "jax": jax.__version__, "numpy": np.__version__,
-            "devices": [str(d) for d in jax.devices()],
-            "load_average_at_start": os.getloadavg()}
 
 
 def main() -> None:
