@@ -63,21 +63,13 @@ def test_torus3_flow_smooths_curvature():
     assert res.history[-1]["max_abs_scalar_curvature"] < res.history[0]["max_abs_scalar_curvature"]
 
 
-def test_resumed_run_equals_uninterrupted_run(tmp_path):
+def test_resumed_run_equals_uninterrupted_run(tmp_path, kill_at):
     T = Torus(2, 12)
     g0 = initial_metric(T, "bumpy", seed=2)
     full = run_flow(T, g0, steps=60, dt=2e-3, record_every=10)
-
-    class Kill(Exception):
-        pass
-
-    def killer(rec):
-        if rec["step"] == 30:
-            raise Kill
-
     ck = tmp_path / "ck.npz"
-    with pytest.raises(Kill):
-        run_flow(T, g0, steps=60, dt=2e-3, record_every=10, checkpoint=ck, callback=killer)
+    with pytest.raises(kill_at.Killed):
+        run_flow(T, g0, steps=60, dt=2e-3, record_every=10, checkpoint=ck, callback=kill_at(30))
     resumed = run_flow(T, g0, steps=60, dt=2e-3, record_every=10, checkpoint=ck, resume=True)
     np.testing.assert_array_equal(resumed.final, full.final)
     assert [h["t"] for h in resumed.history] == [h["t"] for h in full.history]

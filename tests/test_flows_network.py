@@ -120,7 +120,7 @@ def test_relu_kernel_change_decreases_with_width():
 
 
 @pytest.mark.parametrize("arch", ["cosnet", "relu"])
-def test_killed_training_resumes_bit_for_bit(tmp_path, g0, arch):
+def test_killed_training_resumes_bit_for_bit(tmp_path, g0, arch, kill_at):
     """A training killed after its second record and resumed from the checkpoint ends with
     the uninterrupted run's metrics, records and recorded kernels, bit for bit."""
     from metricflow.flows.local import initial_metric
@@ -132,17 +132,9 @@ def test_killed_training_resumes_bit_for_bit(tmp_path, g0, arch):
         g, kw = initial_metric(T, "bumpy", seed=0), {"arch": "relu", "width": 64, "lr": 0.05, "kernel_points": 12}
     kw.update(steps=8, records=4, references=())
     full = nw.network_flow(T, g, **kw)
-
-    class Kill(Exception):
-        pass
-
-    def killer(rec):
-        if rec["step"] == 4:
-            raise Kill
-
     ck = tmp_path / "ck.npz"
-    with pytest.raises(Kill):
-        nw.network_flow(T, g, checkpoint=ck, callback=killer, **kw)
+    with pytest.raises(kill_at.Killed):
+        nw.network_flow(T, g, checkpoint=ck, callback=kill_at(4), **kw)
     seen = []
     resumed = nw.network_flow(T, g, checkpoint=ck, resume=True, callback=seen.append, **kw)
     assert [r["step"] for r in seen] == [6, 8]               # only the remaining records were computed

@@ -110,18 +110,13 @@ def test_perelman_and_ricci_flows_agree_up_to_a_diffeomorphism(perelman_run):
     assert np.max(np.abs(per.final - ric.final)) > 1e-3   # a genuinely different gauge
 
 
-def test_perelman_flow_resumes_bit_for_bit(tmp_path):
+def test_perelman_flow_resumes_bit_for_bit(tmp_path, kill_at):
     T = Torus(2, 12)
     g0 = initial_metric(T, "bumpy", seed=1)
     full = run_flow(T, g0, flow="perelman", steps=20, dt=2e-3, record_every=5)
     ck = tmp_path / "ck.npz"
-
-    def killer(rec):
-        if rec["step"] == 10:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        run_flow(T, g0, flow="perelman", steps=20, dt=2e-3, record_every=5, checkpoint=ck, callback=killer)
+    with pytest.raises(kill_at.Killed):
+        run_flow(T, g0, flow="perelman", steps=20, dt=2e-3, record_every=5, checkpoint=ck, callback=kill_at(10))
     resumed = run_flow(T, g0, flow="perelman", steps=20, dt=2e-3, record_every=5, checkpoint=ck, resume=True)
     np.testing.assert_array_equal(resumed.final, full.final)
     np.testing.assert_array_equal(resumed.final_state["phi"], full.final_state["phi"])
