@@ -856,14 +856,15 @@ def plot_experiment(exp: dict, outdir) -> list[Path]:
     first = exp["rows"][0]
     axes[0].semilogy(first["t"], first["rescaling_error"], "k--", label="frozen rescaling (local vs Perelman)")
     axes[0].set_xlabel("t")
-    axes[0].set_ylabel("‖g_NN − g_Perelman‖ / ‖g_Perelman − g0‖ (dotted: σ² floor)")
+    axes[0].set_ylabel("relative discrepancy vs Perelman")
+    axes[0].set_title("solid: network; dotted: σ² floor (kernel vs local)", fontsize=8)
     axes[0].legend(fontsize=7)
     axes[1].plot([0.0] + first["t"], first["lambda_perelman"], "k--", label="Perelman flow")
     axes[1].set_xlabel("t")
     axes[1].set_ylabel("λ")
     axes[1].legend(fontsize=7)
-    for r in exp["relu"]:
-        axes[2].plot(r["t"], r["kernel_change"], "o-", ms=3, label=f"ReLU width {r['width']}")
+    for r in exp["relu"]:   # the change is 0 at t = 0: plotted from the first record on
+        axes[2].plot(r["t"][1:], r["kernel_change"][1:], "o-", ms=3, label=f"ReLU width {r['width']}")
     axes[2].set_xlabel("t")
     axes[2].set_ylabel("‖Θ_t − Θ_0‖ / ‖Θ_0‖")
     axes[2].set_yscale("log")
