@@ -6,17 +6,16 @@ with the discrepancy against Perelman's flow along the trajectory split into the
 of their empirical metric-NTK. Prints one JSON object (timings and machine info
 included) and writes the plots into --out.
 
-    python benchmarks/network_flow.py [--dims 2,3] [--out benchmarks/results/network_flow]
+    python benchmarks/network_flow.py [--dims 2,3] [--out benchmarks/results/network_flow] [--json-out F]
 """
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine  # noqa: E402
+from _machine import emit, machine  # noqa: E402
 
 
 def main():
@@ -28,7 +27,8 @@ def main():
     ap.add_argument("--relu-widths", default="64,256,1024")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--out", default="benchmarks/results/network_flow")
+    ap.add_argument("--out", default="benchmarks/results/network_flow", help="folder for the plots")
+    ap.add_argument("--json-out", default=None, help="also write the JSON here (atomically)")
     args = ap.parse_args()
     info = machine()
     from metricflow.flows.network import plot_experiment, tracking_experiment
@@ -44,7 +44,7 @@ def main():
         exp["seconds"] = time.perf_counter() - t0
         exp["plots"] = [str(p) for p in plot_experiment(exp, args.out)]
         results["experiments"].append(exp)
-    print(json.dumps(results, indent=2))
+    emit(results, args.json_out)
 
 
 if __name__ == "__main__":
