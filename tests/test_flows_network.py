@@ -197,3 +197,15 @@ def test_cli_train(tmp_path):
     assert other.exit_code != 0 and "different run" in other.output
     bad = CliRunner().invoke(flow, ["train", "--arch", "mlp", "--out", str(out)])
     assert bad.exit_code != 0 and "--arch" in bad.output
+
+
+def test_experiment_plot_from_a_recorded_benchmark(tmp_path):
+    """plot_experiment draws the recorded T³ benchmark (benchmarks/results) into one PNG."""
+    from pathlib import Path
+
+    doc = json.loads((Path(__file__).parents[1] / "benchmarks/results/network_flow_T3_cpu2.json").read_text())
+    exp = doc["experiments"][0]
+    assert exp["dim"] == 3 and {"rows", "relu"} <= set(exp)
+    paths = nw.plot_experiment(exp, tmp_path)
+    assert [p.name for p in paths] == ["network_flow_T3.png"]
+    assert paths[0].stat().st_size > 10_000
