@@ -369,7 +369,7 @@ def _cold_lambda(manifold: Torus):
 def _train(manifold, g0, phi0, c0, M0, model, lr, steps, record_every, *, label, on_record=None, observe=None,
            checkpoint=None, resume: bool = False, run_meta: dict | None = None):
     """Run gradient descent from ``phi0`` (the initial dilaton amplitude); returns
-    ``(times, metrics, records, state, observed)`` at every record (t = 0 included), with
+    ``(times, metrics, records, observed)`` at every record (t = 0 included), with
     ``observed`` the values of ``observe(state)`` at the records. A NaN or a metric that is
     no longer positive definite raises :class:`NumericalError` naming the time
     (:func:`metricflow.flows.systems.check_metric`).
@@ -429,7 +429,7 @@ def _train(manifold, g0, phi0, c0, M0, model, lr, steps, record_every, *, label,
             _save_training(ckpt, meta, jax.tree_util.tree_leaves(state), phi, done, times, metrics, recs, observed)
         if on_record:
             on_record(recs[-1])
-    return np.array(times), np.stack(metrics), recs, state, observed
+    return np.array(times), np.stack(metrics), recs, observed
 
 
 def _save_training(path: Path, meta, leaves, phi, done, times, metrics, recs, observed) -> None:
@@ -460,7 +460,7 @@ def _load_training(path: Path, meta: dict, state0):
         info = json.loads(str(data["info"]))
         leaves0, treedef = jax.tree_util.tree_flatten(state0)
         leaves = [jnp.asarray(data[f"leaf_{i}"]) for i in range(info["leaves"])]
-        if len(leaves) != len(leaves0) or any(a.shape != b.shape for a, b in zip(leaves, leaves0, strict=False)):
+        if len(leaves) != len(leaves0) or any(a.shape != b.shape for a, b in zip(leaves, leaves0, strict=True)):
             raise InvalidInputError("checkpoint", f"{path} holds parameters of another shape")
         state = jax.tree_util.tree_unflatten(treedef, leaves)
         observed = [np.array(data[f"observed_{i}"]) for i in range(info["observed"])]
@@ -570,7 +570,7 @@ def network_flow(manifold: Torus, g0, *, arch: str = "cosnet", width: int = 100_
             if callback:
                 callback(rec)
 
-        times, metrics, recs, _, kernels = _train(manifold, g0, phi0, c0, M0, model, lr, steps, record_every,
+        times, metrics, recs, kernels = _train(manifold, g0, phi0, c0, M0, model, lr, steps, record_every,
                                                   label=f"{arch} network", on_record=on_record, observe=ntk,
                                                   checkpoint=checkpoint, resume=resume, run_meta=run_meta)
         timings["network_s"] = time.perf_counter() - t0
@@ -652,7 +652,7 @@ def reference_flows(manifold: Torus, g0, *, arch: str = "cosnet", sigma: float =
                 continue
             model = _reference_model(manifold, arch, sigma, depth, P, local=name == "local")
             k = sub if name == "local" else 1
-            times, metrics, recs, _, _ = _train(manifold, g0, phi0, c0, M0, model, lr / k, steps * k,
+            times, metrics, recs, _ = _train(manifold, g0, phi0, c0, M0, model, lr / k, steps * k,
                                                 record_every * k, label=f"{name} reference", on_record=on_record)
             out[name] = {"times": times, "metrics": metrics, "history": recs, "dt": lr / k}
     return out
