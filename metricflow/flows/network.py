@@ -727,36 +727,35 @@ def plot_network_flow(history: list[dict], outdir, title: str) -> list[Path]:
     out = Path(outdir)
     t = [h["t"] for h in history]
     refs = [k[2:] for k in history[0] if k.startswith("F_")]
-    paths = []
-    fig, ax = plt.subplots(figsize=(5.2, 3.6), dpi=120)
-    ax.plot(t, [h["F"] for h in history], "o-", ms=3, label="network (GD)")
-    for r in refs:
-        ax.plot(t, [h[f"F_{r}"] for h in history], "--", label=f"{r} flow")
-    ax.set_xlabel("t = η · step")
-    ax.set_ylabel("λ = min F")
-    ax.legend(fontsize=8)
-    ax.set_title(title, fontsize=8)
-    fig.tight_layout()
-    paths.append(save_figure_atomic(fig, out / "lambda.png"))
-    if refs:
+
+    def panel(name, xlabel, ylabel, draw, legend=True):
         fig, ax = plt.subplots(figsize=(5.2, 3.6), dpi=120)
+        draw(ax)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        if legend:
+            ax.legend(fontsize=8)
+        ax.set_title(title, fontsize=8)
+        fig.tight_layout()
+        return save_figure_atomic(fig, out / name)
+
+    def draw_lambda(ax):
+        ax.plot(t, [h["F"] for h in history], "o-", ms=3, label="network (GD)")
+        for r in refs:
+            ax.plot(t, [h[f"F_{r}"] for h in history], "--", label=f"{r} flow")
+
+    def draw_discrepancy(ax):
         for r in refs:
             ax.semilogy(t[1:], [max(h[f"discrepancy_{r}"], 1e-300) for h in history[1:]], "o-", ms=3,
                         label=f"vs {r}")
-        ax.set_xlabel("t")
-        ax.set_ylabel("‖g_NN − g_ref‖ / ‖g_ref − g0‖")
-        ax.legend(fontsize=8)
-        ax.set_title(title, fontsize=8)
-        fig.tight_layout()
-        paths.append(save_figure_atomic(fig, out / "discrepancy.png"))
+
+    paths = [panel("lambda.png", "t = η · step", "λ = min F", draw_lambda)]
+    if refs:
+        paths.append(panel("discrepancy.png", "t", "‖g_NN − g_ref‖ / ‖g_ref − g0‖", draw_discrepancy))
     if "kernel_change" in history[0]:
-        fig, ax = plt.subplots(figsize=(5.2, 3.6), dpi=120)
-        ax.plot(t, [h["kernel_change"] for h in history], "o-", ms=3)
-        ax.set_xlabel("t")
-        ax.set_ylabel("‖Θ_t − Θ_0‖ / ‖Θ_0‖ (metric-NTK)")
-        ax.set_title(title, fontsize=8)
-        fig.tight_layout()
-        paths.append(save_figure_atomic(fig, out / "kernel_change.png"))
+        paths.append(panel("kernel_change.png", "t", "‖Θ_t − Θ_0‖ / ‖Θ_0‖ (metric-NTK)",
+                           lambda ax: ax.plot(t, [h["kernel_change"] for h in history], "o-", ms=3),
+                           legend=False))
     return paths
 
 
