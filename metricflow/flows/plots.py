@@ -7,28 +7,36 @@ from pathlib import Path
 from metricflow.io import save_figure_atomic
 
 
-def plot_history(history: list[dict], path: Path, title: str) -> Path:
+def plot_panels(t, panels: list, path: Path, title: str) -> Path:
+    """Diagnostics against time, one panel each: ``panels`` is a list of
+    ``(ylabel, log, curves)`` with ``curves`` a list of ``(values, style, label or None)``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    t = [h["t"] for h in history]
-    with_F = "F" in history[0]
-    fig, axes = plt.subplots(1, 3 if with_F else 2, figsize=(12 if with_F else 8, 3.2), dpi=120)
-    axes[0].plot(t, [h["area"] for h in history], "o-", ms=3)
-    axes[0].set_xlabel("t")
-    axes[0].set_ylabel("area / volume")
-    axes[1].semilogy(t, [max(h["max_abs_scalar_curvature"], 1e-300) for h in history], "o-", ms=3)
-    axes[1].set_xlabel("t")
-    axes[1].set_ylabel("max |R|")
-    if with_F:
-        axes[2].plot(t, [h["F"] for h in history], "o-", ms=3)
-        axes[2].set_xlabel("t")
-        axes[2].set_ylabel("Perelman's F = λ (non-decreasing)")
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), dpi=120)
+    for ax, (ylabel, log, curves) in zip(axes, panels, strict=True):
+        for values, style, label in curves:
+            (ax.semilogy if log else ax.plot)(t, [max(v, 1e-300) for v in values] if log else values, style,
+                                               ms=3, lw=1, label=label)
+        ax.set_xlabel("t")
+        ax.set_ylabel(ylabel)
+        if any(label for _, _, label in curves):
+            ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return save_figure_atomic(fig, path)
+
+
+def plot_history(history: list[dict], path: Path, title: str) -> Path:
+    """Area (volume), max |R| and, for Perelman's flow, F against time."""
+    t = [h["t"] for h in history]
+    panels = [("area / volume", False, [([h["area"] for h in history], "o-", None)]),
+              ("max |R|", True, [([h["max_abs_scalar_curvature"] for h in history], "o-", None)])]
+    if "F" in history[0]:
+        panels.append(("Perelman's F = λ (non-decreasing)", False, [([h["F"] for h in history], "o-", None)]))
+    return plot_panels(t, panels, path, title)
 
 
 def plot_scalar_fields(fields: list, times: list[float], path: Path, title: str) -> Path:

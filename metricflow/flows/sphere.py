@@ -247,32 +247,16 @@ def scalar_curvature_at(sphere: Sphere, u, points):
 def plot_sphere_history(history: list[dict], path: Path, title: str) -> Path:
     """Area against t with the Gauss–Bonnet line ``A(0) − 8πt``, and the curvature spread
     (and λ when the records have it)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from metricflow.io import save_figure_atomic
+    from metricflow.flows.plots import plot_panels
 
     t = np.array([h["t"] for h in history])
     area = np.array([h["area"] for h in history])
-    ncol = 3 if "lambda" in history[0] else 2
-    fig, axes = plt.subplots(1, ncol, figsize=(4 * ncol, 3.2), dpi=120)
-    axes[0].plot(t, area, "o", ms=3, label="measured")
-    axes[0].plot(t, area[0] - 8 * np.pi * t, "-", lw=1, label="A(0) − 8πt (Gauss–Bonnet)")
-    axes[0].set_xlabel("t")
-    axes[0].set_ylabel("area")
-    axes[0].legend(fontsize=7)
-    axes[1].semilogy(t, [max(h["curvature_spread"], 1e-300) for h in history], "o-", ms=3)
-    axes[1].set_xlabel("t")
-    axes[1].set_ylabel("(max R − min R) / mean R")
-    if ncol == 3:
-        axes[2].plot(t, [h["lambda"] for h in history], "o-", ms=3)
-        axes[2].set_xlabel("t")
-        axes[2].set_ylabel("Perelman λ")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return save_figure_atomic(fig, path)
+    panels = [("area", False, [(area, "o", "measured"),
+                               (area[0] - 8 * np.pi * t, "-", "A(0) − 8πt (Gauss–Bonnet)")]),
+              ("(max R − min R) / mean R", True, [([h["curvature_spread"] for h in history], "o-", None)])]
+    if "lambda" in history[0]:
+        panels.append(("Perelman λ", False, [([h["lambda"] for h in history], "o-", None)]))
+    return plot_panels(t, panels, path, title)
 
 
 def plot_sphere_fields(sphere: Sphere, fields: list, times: list[float], path: Path, title: str,
