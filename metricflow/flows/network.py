@@ -70,6 +70,7 @@ import numpy as np
 
 from metricflow import _linalg as la
 from metricflow.errors import InvalidInputError, NumericalError
+from metricflow.flows.dilaton import DILATON_TOLERANCE
 from metricflow.manifolds.torus import Torus
 
 ARCHS = ("cosnet", "relu")
@@ -77,8 +78,6 @@ ARCHS = ("cosnet", "relu")
 RELU_W_STD, RELU_B_STD = 1.0, 0.1
 #: the comparison flows (see :func:`reference_flows`)
 REFERENCES = ("perelman", "kernel", "local")
-#: largest accepted relative eigen-residual of the dilaton solve at a record
-DILATON_TOLERANCE = 1e-7
 
 
 @dataclass

@@ -24,10 +24,9 @@ import numpy as np
 
 from metricflow import _linalg as la
 from metricflow.errors import InvalidInputError, NumericalError
+from metricflow.flows.dilaton import DILATON_TOLERANCE
 
 FLOWS = ("ricci", "perelman")
-#: largest accepted relative eigen-residual of the dilaton solve before a run is stopped
-DILATON_TOLERANCE = 1e-7
 
 
 @dataclass(frozen=True)
