@@ -115,6 +115,28 @@ def donaldson(k, n_points, iterations, seed, poly, n_validation, out, as_json):
                          f"{res['n_validation']} fresh points; wrote {path}"])
 
 
+@click.command()
+@click.option("--points", "points", required=True, type=click.Path(dir_okay=False),
+              help="Point set from 'metricflow cy sample'.")
+@click.option("--metric", default="fs", show_default=True,
+              help="fs (Fubini-Study) or a directory with a saved algebraic metric (cy donaldson --out).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@library_errors
+def curvature(points, metric, as_json):
+    """Euler characteristic (int c_n, Chern-Weil) with its Monte Carlo error, and the Ricci measure."""
+    from metricflow.cy import sampling
+    from metricflow.cy.algebraic import load_metric
+    from metricflow.cy.curvature import curvature_report
+
+    ps = sampling.load(points)
+    m = metric if metric == "fs" else load_metric(metric)
+    res = curvature_report(m, ps)
+    res.update(metric=metric, points=points, poly=ps.surface.spec)
+    _emit(res, as_json, [f"chi = {res['euler_characteristic']:.4g} +- {res['euler_stderr']:.2g}, "
+                         f"Ricci measure {res['ricci_measure']:.4g} ({res['n_points']} points)"])
+
+
 def register(group: click.Group) -> None:
     """Add the algebraic-metric commands to the ``cy`` group."""
     group.add_command(donaldson)
+    group.add_command(curvature)

@@ -132,8 +132,8 @@ def balanced_metric(poly, k: int, n_points: int | None = None, iterations: int =
         raise InvalidInputError("n_points", f"need at least 2 N_k = {2 * N} points for an invertible T(H) "
                                 f"at k = {k}; the balanced-metric literature uses about {recommended_points(N)}")
     n_validation = min(n_points, 100_000) if n_validation is None else int(n_validation)
-    train = cy.sample(X, n_points, seed=_stream(seed, 0))
-    valid = cy.sample(X, n_validation, seed=_stream(seed, 1))
+    train = cy.sample(X, n_points, seed=seed_stream(seed, 0))
+    valid = cy.sample(X, n_validation, seed=seed_stream(seed, 1))
     t0 = time.perf_counter()
     s0 = cy.sigma(valid, metric)
     seconds_sigma = [time.perf_counter() - t0]
@@ -159,9 +159,10 @@ def balanced_metric(poly, k: int, n_points: int | None = None, iterations: int =
             "seconds_sigma": float(np.mean(seconds_sigma))}
 
 
-def _stream(seed: int, which: int) -> int:
+def seed_stream(seed: int, which: int) -> int:
     """A seed for cy.sample from the independent numpy stream [seed, which]."""
     return int(np.random.SeedSequence([int(seed), which]).generate_state(1, dtype=np.uint32)[0])
 
 
-__all__ = ["balanced_metric", "inverse_hermitian", "recommended_points", "t_operator", "t_step"]
+__all__ = ["balanced_metric", "inverse_hermitian", "recommended_points", "seed_stream", "t_operator",
+           "t_step"]
