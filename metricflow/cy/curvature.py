@@ -189,36 +189,49 @@ def top_chern_density(theta: np.ndarray) -> np.ndarray:
     return out / np.pi**n
 
 
+def pointwise_curvature(metric: AlgebraicMetric, ps, block: int = 512, chunk: int = 16384) -> dict:
+    """Per point: ``c_n`` (the top Chern density over d^{2n}x, complex: its imaginary part is
+    round-off), ``det`` (det g), ``ricci_scalar`` (R = g^{a bbar} R_{a bbar}); computed in
+    chunks of ``chunk`` points so that the jets (N m^4 numbers) never exist for all N."""
+    from metricflow._linalg import det, inv
+
+    N = len(ps)
+    out = {"c_n": np.empty(N, complex), "det": np.empty(N), "ricci_scalar": np.empty(N)}
+    for a, b in blocks(N, chunk):
+        jets = metric_jets(metric, ps.subset(np.arange(a, b)), block)
+        theta = chern_curvature(jets)
+        ricci = np.trace(theta, axis1=3, axis2=4)  # [.., c, d] = R_{c dbar}
+        out["c_n"][a:b] = top_chern_density(theta)
+        out["det"][a:b] = np.real(det(jets["g"]))
+        out["ricci_scalar"][a:b] = np.real(np.einsum("ndc,ncd->n", inv(jets["g"]), ricci))
+    return out
+
+
 def curvature_report(metric, ps, block: int = 512) -> dict:
     """chi = int c_n with its standard error (points of a line as one cluster), the Ricci
-    measure, and the largest |Im| of the c_n density relative to its scale (a check)."""
+    measure (module docstring), the volume, the mean Ricci scalar and the largest
+    |Im c_n| relative to max |Re c_n| (a round-off check).  ``metric``: ``"fs"`` or an
+    :class:`~metricflow.cy.algebraic.AlgebraicMetric`."""
     from metricflow.cy.measures import line_mean
 
     if isinstance(metric, str):
         if metric != "fs":
             raise InvalidInputError("metric", f"unknown metric {metric!r}: use fs or a saved algebraic metric")
         metric = AlgebraicMetric.identity(ps.surface, 1)  # K = log|z|^2, exactly FS (tested)
-    jets = metric_jets(metric, ps, block)
-    theta = chern_curvature(jets)
-    dens = top_chern_density(theta)
-    if not np.all(np.isfinite(dens)):
+    pw = pointwise_curvature(metric, ps, block)
+    f = pw["c_n"] / ps.det_g_fs
+    if not np.all(np.isfinite(f)):
         raise NumericalError("the curvature is not finite at some point")
     vol_fs = ps.surface.fs_volume()
-    f = dens / ps.det_g_fs
     chi, err = line_mean(f.real, ps.line)
-    from metricflow._linalg import det, inv
-
-    detg = np.real(det(jets["g"]))
-    ricci = np.trace(theta, axis1=3, axis2=4)  # [.., c, d] = R_{c dbar}
-    scalar = np.real(np.einsum("ndc,ncd->n", inv(jets["g"]), ricci))
-    r = detg / ps.det_g_fs
+    r = pw["det"] / ps.det_g_fs  # dVol_K / dVol_FS
     vol_k = vol_fs * r.mean()
     n = ps.surface.dim
-    ricci_measure = vol_k ** (1.0 / n) * float(np.mean(np.abs(scalar) * r)) * vol_fs / vol_k
+    ricci_measure = vol_k ** (1.0 / n) * vol_fs * float(np.mean(np.abs(pw["ricci_scalar"]) * r)) / vol_k
     return {"euler_characteristic": vol_fs * chi, "euler_stderr": vol_fs * err,
             "ricci_measure": ricci_measure, "volume": vol_k, "n_points": len(ps),
             "max_imag_relative": float(np.max(np.abs(f.imag)) / max(np.max(np.abs(f.real)), 1e-300)),
-            "ricci_scalar_mean": float(np.mean(scalar * r) / r.mean())}
+            "ricci_scalar_mean": float(np.mean(pw["ricci_scalar"] * r) / r.mean())}
 
 
-__all__ = ["chern_curvature", "curvature_report", "metric_jets", "top_chern_density"]
+__all__ = ["chern_curvature", "curvature_report", "metric_jets", "pointwise_curvature", "top_chern_density"]
