@@ -18,8 +18,7 @@ MAX_SECTIONS = 1000
 MAX_POINTS = 5_000_000  # ~350 bytes per quintic point in a PointSet: under 2 GB
 MAX_ITERATIONS = 200
 
-POLY_HELP = ("Hypersurface: fermat-quintic, dwork:PSI, quartic-k3, cubic-curve, or a sympy "
-             "polynomial in z0, z1, ... (quoted).")
+POLY_HELP = "Hypersurface, as for 'metricflow cy sample --poly'."
 
 
 def _int_at_least(value, low: int, high: int | None, name: str) -> int:
@@ -47,15 +46,9 @@ def writable_dir(path: str, name: str) -> Path:
 
 
 def _emit(doc: dict, as_json: bool, lines: list[str]) -> None:
-    import json
+    from metricflow.cli.cy import _emit as emit  # imported late: cli/cy.py registers this module
 
-    from metricflow.io import to_jsonable
-
-    if as_json:
-        click.echo(json.dumps(to_jsonable(doc), indent=2))
-    else:
-        for line in lines:
-            click.echo(line)
+    emit(doc, as_json, lines)
 
 
 @click.command()
