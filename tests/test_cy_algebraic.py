@@ -201,7 +201,7 @@ def test_cli_donaldson_contract_and_saved_metric(tmp_path, capsys):
     (["--k", "1", "--n-points", "3"], "--n-points"), (["--k", "1", "--n-points", "99999999"], "--n-points"),
     (["--k", "1", "--iterations", "0"], "--iterations"), (["--k", "1", "--seed", "-1"], "--seed"),
     (["--k", "1", "--n-validation", "5"], "--n-validation"), (["--k", "1", "--poly", "z0**2+z1"], "--poly"),
-    (["--k", "x"], "--k"),
+    (["--k", "x"], "--k"), (["--k", "1", "--poly", "z0**2+z1**2+z2**2"], "--poly"),
 ])
 def test_cli_donaldson_refuses_bad_options(tmp_path, capsys, args, option):
     code, _, err = _cli(["cy", "donaldson", *args, "--out", str(tmp_path / "o")], capsys)

@@ -154,7 +154,6 @@ class AlgebraicMetric:
         self._check_points(ps)
         m = self.surface.dim
         size = block or block_size(self.n_sections, m)
-        jac = ps.jacobian
         out_g = np.empty((len(ps), m, m), dtype=np.complex128)
         out_q = np.empty(len(ps))
         fn = compiled(_metric_kernel, self.basis, self.k)
@@ -164,7 +163,7 @@ class AlgebraicMetric:
             H = jnp.asarray(self.H, dtype=jnp.complex128)
             for a, b in blocks(len(ps), size):
                 zb = pad_rows(ps.points[a:b], size)
-                jb = pad_rows(jac[a:b], size)
+                jb = pad_rows(ps.subset(slice(a, b)).jacobian, size)  # per block: bounded memory
                 g, q = fn(jnp.asarray(zb), jnp.asarray(jb), H)
                 out_g[a:b] = np.asarray(g)[: b - a]
                 out_q[a:b] = np.asarray(q)[: b - a]

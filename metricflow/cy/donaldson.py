@@ -125,6 +125,10 @@ def balanced_metric(poly, k: int, n_points: int | None = None, iterations: int =
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise InvalidInputError(name, f"need an integer >= {low}, got {value!r}")
     X = cy.hypersurface(poly)
+    if not X.is_calabi_yau:
+        raise InvalidInputError("poly", f"degree {X.degree} in P^{X.n_ambient - 1} is not Calabi-Yau (needs "
+                                f"degree {X.n_ambient}): |Omega|^2, the measure of T(H) and of sigma, is not "
+                                "a global volume form")
     metric = AlgebraicMetric.identity(X, k)
     N = metric.n_sections
     n_points = recommended_points(N) if n_points is None else int(n_points)
