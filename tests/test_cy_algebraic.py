@@ -55,6 +55,19 @@ def test_degree_one_identity_is_fubini_study(poly):
     assert np.max(np.abs(g - ps.g_fs)) < 1e-13 * np.max(np.abs(ps.g_fs))
 
 
+def test_geometry_det_and_eta_agree_with_the_sigma_module():
+    """det g by the closed form of _linalg and eta = det g/(kappa |Omega|^2) (B.11), with
+    kappa from the sample (B.10): the same numbers as cy.eta and cy.sigma's kappa."""
+    ps = cy.sample("fermat-quintic", 500, seed=6)
+    X = ps.surface
+    m = AlgebraicMetric(X, 2, section_basis(X, 2), _random_hpd(15, np.random.default_rng(2)))
+    geo = m.geometry(ps)
+    assert np.allclose(geo["det"], np.real(np.linalg.det(geo["g"])), rtol=1e-10)
+    assert np.allclose(geo["eta"], cy.eta(ps, m), rtol=1e-10)
+    assert geo["kappa"] == pytest.approx(cy.sigma(ps, m)["kappa"], rel=1e-12)
+    assert np.mean(geo["eta"] * ps.weights) == pytest.approx(np.mean(ps.weights), rel=1e-12)
+
+
 def _random_hpd(n, rng):
     A = rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n))
     return A @ A.conj().T / n + np.eye(n)
