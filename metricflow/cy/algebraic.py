@@ -50,7 +50,7 @@ def block_size(n_sections: int, dim: int, budget: int = BLOCK_BYTES) -> int:
     return 1 << (int(b).bit_length() - 1)
 
 
-def _sections_and_derivatives(z, E, with_derivatives: bool):
+def sections_and_derivatives(z, E, with_derivatives: bool):
     """s_alpha(z) = prod_i z_i^E[alpha, i], (B, N_k), and d s_alpha/d z_i, (B, n+1, N_k),
     by a table of powers (no division by z_i, which may vanish)."""
     import jax.numpy as jnp
@@ -79,7 +79,7 @@ def _block_metric(z, jac, H, E, k: int):
     """The pulled-back metric (B, m, m), Q = s^dagger H s (B,), for one block of points."""
     import jax.numpy as jnp
 
-    s, ds = _sections_and_derivatives(z, E, True)
+    s, ds = sections_and_derivatives(z, E, True)
     u = jnp.einsum("bia,bin->bna", jac, ds)  # d_a s = sum_i J_ia d_i s, (B, N_k, m)
     Hs = s @ H.T  # (H s)_alpha
     Hu = jnp.einsum("nl,bla->bna", H, u)  # H d_a s
@@ -251,5 +251,5 @@ def metric_option(text):
     return text
 
 
-__all__ = ["AlgebraicMetric", "BLOCK_BYTES", "block_size", "load_metric", "metric_option",
+__all__ = ["AlgebraicMetric", "BLOCK_BYTES", "block_size", "load_metric", "metric_option", "sections_and_derivatives",
            "same_polynomial", "save_metric"]

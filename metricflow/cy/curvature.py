@@ -43,7 +43,7 @@ import itertools
 
 import numpy as np
 
-from metricflow.cy.algebraic import AlgebraicMetric, _sections_and_derivatives, blocks, compiled, pad_rows
+from metricflow.cy.algebraic import AlgebraicMetric, blocks, compiled, pad_rows, sections_and_derivatives
 from metricflow.errors import InvalidInputError, NumericalError
 
 
@@ -54,7 +54,7 @@ def _embedding(P_exponents):
     import jax.numpy as jnp
 
     def grad_p(z, coef):
-        _, ds = _sections_and_derivatives(z[None, :], P_exponents, True)
+        _, ds = sections_and_derivatives(z[None, :], P_exponents, True)
         return ds[0] @ coef  # dP/dz_i, (n+1,)
 
     @jax.custom_jvp
@@ -89,7 +89,7 @@ def _kernel(E, k, P_exponents, P_coefficients):
     coef = jnp.asarray(P_coefficients)
 
     def section(d, z0, S, oe):
-        s, _ = _sections_and_derivatives(embed(d, z0, S, oe, coef)[None, :], E, False)
+        s, _ = sections_and_derivatives(embed(d, z0, S, oe, coef)[None, :], E, False)
         return s[0]
 
     s_d = jax.jacfwd(section, holomorphic=True)  # [alpha, a]

@@ -36,11 +36,11 @@ import numpy as np
 
 from metricflow.cy.algebraic import (
     AlgebraicMetric,
-    _sections_and_derivatives,
     block_size,
     blocks,
     compiled,
     pad_rows,
+    sections_and_derivatives,
 )
 from metricflow.errors import InvalidInputError, NumericalError
 
@@ -54,7 +54,7 @@ def _t_kernel(E, k):
     def block(z, w, H):
         import jax.numpy as jnp
 
-        s, _ = _sections_and_derivatives(z, E, False)
+        s, _ = sections_and_derivatives(z, E, False)
         q = jnp.real(jnp.sum(jnp.conj(s) * (s @ H.T), axis=1))
         return (s * (w / q)[:, None]).T @ jnp.conj(s)
 
