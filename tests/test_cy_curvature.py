@@ -7,7 +7,13 @@ import pytest
 
 from metricflow import cy
 from metricflow.cy.algebraic import AlgebraicMetric, save_metric
-from metricflow.cy.curvature import chern_curvature, curvature_report, metric_jets, top_chern_density
+from metricflow.cy.curvature import (
+    chern_curvature,
+    curvature_report,
+    metric_jets,
+    pointwise_curvature,
+    top_chern_density,
+)
 from metricflow.cy.sections import section_basis
 
 
@@ -43,6 +49,10 @@ def test_curvature_of_an_algebraic_metric_on_the_k3():
     ps = cy.sample(X, 6000, seed=4)
     res = curvature_report(m, ps)
     assert abs(res["euler_characteristic"] - 24) < 4 * res["euler_stderr"], res
+    # c_1 = 0: int R dVol_K = n int Ric ^ J^(n-1)/n! vanishes for any Kahler metric on a CY
+    pw = pointwise_curvature(m, ps)
+    mean, se = cy.line_mean(pw["ricci_scalar"] * pw["det"] / ps.det_g_fs, ps.line)
+    assert abs(mean) < 4 * se, (mean, se)
     jets = metric_jets(m, ps.subset(np.arange(50)))
     assert np.max(np.abs(jets["g"] - m(ps.subset(np.arange(50))))) < 1e-12  # same metric, two codes
     # the Ricci form is the trace of the curvature and is hermitian: R_{c dbar} = conj(R_{d cbar})
