@@ -9,9 +9,10 @@ from metricflow.errors import InvalidInputError, NumericalError
 from metricflow.flows import network as nw
 from metricflow.flows.realization import smooth_metric
 from metricflow.manifolds import Torus
+from metricflow.models.cosnet import grid_for_sigma
 
 SIGMA = 0.5
-T2 = Torus(2, nw.grid_for_sigma(SIGMA))       # 40² grid: resolves the cos-net frequencies of σ = 0.5
+T2 = Torus(2, grid_for_sigma(SIGMA))       # 40² grid: resolves the cos-net frequencies of σ = 0.5
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +85,7 @@ def test_cosnet_tracks_perelman(g0, references):
 
 def test_kernel_flow_error_decreases_with_sigma(g0, references):
     """The infinite-width flow of the cos-net approaches Perelman's like σ²."""
-    T = Torus(2, nw.grid_for_sigma(0.35))
+    T = Torus(2, grid_for_sigma(0.35))
     g = smooth_metric(T, seed=0)[0]
     errs = []
     for sigma in (0.7, 0.35):
@@ -142,11 +143,16 @@ def test_killed_training_resumes_bit_for_bit(tmp_path, g0, arch, kill_at):
     assert resumed.history == full.history
     if arch == "relu":
         np.testing.assert_array_equal(resumed.kernels, full.kernels)
-    with pytest.raises(InvalidInputError, match="different run") as exc:
+    # a checkpoint of another run is refused, naming the setting that differs
+    with pytest.raises(InvalidInputError, match="written with lr = ") as exc:
         nw.network_flow(T, g, checkpoint=ck, resume=True, **{**kw, "lr": kw["lr"] / 2})
-    assert exc.value.argument == "checkpoint"
-    with pytest.raises(InvalidInputError, match="different run"):
+    assert exc.value.argument == "lr"
+    with pytest.raises(InvalidInputError) as exc:
         nw.network_flow(T, 1.01 * g, checkpoint=ck, resume=True, **kw)
+    assert exc.value.argument == "sha256_g0"
+    with pytest.raises(InvalidInputError) as exc:     # seed and g0 differ: the seed is named
+        nw.network_flow(T, g, checkpoint=ck, resume=True, seed=1, **kw)
+    assert exc.value.argument == "seed"
 
 
 @pytest.mark.parametrize("kwargs, argument", [
@@ -194,18 +200,10 @@ def test_cli_train(tmp_path):
     assert json.loads(again.output)["history"] == doc["history"]     # finished run: nothing recomputed
     other = CliRunner().invoke(flow, ["train", "--arch", "relu", "--width", "32", "--steps", "4", "--records", "2",
                                       "--kernel-points", "16", "--n", "16", "--out", str(out), "--resume"])
-    assert other.exit_code != 0 and "different run" in other.output
+    assert other.exit_code == 2 and "--width: the checkpoint" in other.output
+    seed = CliRunner().invoke(flow, ["train", "--arch", "relu", "--width", "64", "--steps", "4", "--records", "2",
+                                     "--kernel-points", "16", "--n", "16", "--out", str(out), "--resume",
+                                     "--seed", "1"])
+    assert seed.exit_code == 2 and "--seed: the checkpoint" in seed.output
     bad = CliRunner().invoke(flow, ["train", "--arch", "mlp", "--out", str(out)])
     assert bad.exit_code != 0 and "--arch" in bad.output
-
-
-def test_experiment_plot_from_a_recorded_benchmark(tmp_path):
-    """plot_experiment draws the recorded T³ benchmark (benchmarks/results) into one PNG."""
-    from pathlib import Path
-
-    doc = json.loads((Path(__file__).parents[1] / "benchmarks/results/network_flow_T3_cpu2.json").read_text())
-    exp = doc["experiments"][0]
-    assert exp["dim"] == 3 and {"rows", "relu"} <= set(exp)
-    paths = nw.plot_experiment(exp, tmp_path)
-    assert [p.name for p in paths] == ["network_flow_T3.png"]
-    assert paths[0].stat().st_size > 10_000
