@@ -58,8 +58,10 @@ References integrated alongside (the three error sources separated):
   g0⊗g0) : U``: equals Perelman's velocity at t = 0, differs later only through the
   frozen rescaling.
 
-Every trajectory (network and references) is integrated by the one parameter-space
-training loop :func:`metricflow.flows.training.train` (monitors, checkpoints, records).
+The networks as trainable states on the grid (and the infinite-width references) are
+:mod:`metricflow.flows.network_models`; every trajectory (network and references) is
+integrated by the one parameter-space training loop :func:`metricflow.flows.training.train`
+(monitors, checkpoints, records).
 Saving and plots: :mod:`metricflow.plotting.network`; the tracking experiment:
 :mod:`metricflow.experiments.network`.
 """
@@ -75,12 +77,11 @@ import numpy as np
 from metricflow import _linalg as la
 from metricflow.errors import InvalidInputError, NumericalError
 from metricflow.flows.dilaton import DILATON_TOLERANCE
+from metricflow.flows.network_models import cosnet_state, maps, reference_state, relu_state
 from metricflow.manifolds.torus import Torus
 from metricflow.models.cosnet import check_grid
 
 ARCHS = ("cosnet", "relu")
-#: ReLU network hyper-parameters (NTK parameterisation, as the frozen kernels of frozen.py)
-RELU_W_STD, RELU_B_STD = 1.0, 0.1
 #: the comparison flows (see :func:`reference_flows`)
 REFERENCES = ("perelman", "kernel", "local")
 
@@ -191,100 +192,6 @@ def dlambda_dg(manifold: Torus, g, phi):
     return U, V
 
 
-# --------------------------------------------------------------------------- models
-#
-# A model of the flow is ``(state0, aux, kind, static, info)``: the trained state, the
-# fixed arrays it needs (frequency counts, features, kernel matrix, …), and the key
-# ``(kind, static)`` of its pure maps ``delta_phi(state, aux) -> grid + (P,)`` and
-# ``grad(state, aux, ξ)`` (the ascent direction of λ, −∂L/∂θ, for the cotangent
-# ξ_P = c0 M0^P : U). The maps are built from the key only, so their compilations are
-# cached and shared between runs. The networks themselves are :mod:`metricflow.models`.
-
-
-def _relu(depth: int):
-    from metricflow.models.mlp import mlp
-
-    return mlp("relu", int(depth), RELU_W_STD, RELU_B_STD)
-
-
-def _maps(manifold: Torus, kind: str, static: tuple):
-    """``(delta_phi, grad)`` of a model kind (see above)."""
-    import jax
-
-    P = static[0]
-    h = manifold.cell_volume
-    if kind == "cosnet":
-        from metricflow.models.cosnet import frequency_maps
-
-        return frequency_maps(manifold, P)
-    if kind == "relu":
-        apply = static[1]
-
-        def delta_phi(params, aux):
-            out = apply(params, aux["features"], {}) - aux["out0"]
-            return (aux["scale"] * out).reshape(manifold.shape + (P,))
-
-        def grad(params, aux, xi):
-            _, vjp = jax.vjp(lambda q: delta_phi(q, aux), params)
-            return vjp(xi * h)[0]
-
-        return delta_phi, grad
-    # infinite-width references: the state is Δφ itself and φ̇ = Θ̄ ⋆ ξ (eq. 2.12)
-    if kind == "gaussian":
-        from metricflow.flows.semilocal import smear_fft
-
-        sigma = static[1]
-        return (lambda s, aux: s), (lambda s, aux, xi: smear_fft(manifold, xi, sigma))
-    if kind == "matrix":
-        return (lambda s, aux: s), (lambda s, aux, xi: (aux["K"] @ xi.reshape(manifold.npoints, P)).reshape(
-            manifold.shape + (P,)))
-    if kind == "local":
-        return (lambda s, aux: s), (lambda s, aux, xi: xi)
-    raise InvalidInputError("kind", f"unknown model kind {kind!r}")  # pragma: no cover
-
-
-def _cosnet_model(manifold: Torus, width: int, sigma: float, seed: int, P: int):
-    """Exact per-frequency cos-nets (:func:`metricflow.models.cosnet.frequency_form`):
-    state ΔC (P, n_freq) complex, the neuron draws of ``realized_velocity`` for the seed."""
-    from metricflow.models.cosnet import frequency_form
-
-    state0, aux, info = frequency_form(manifold, width, sigma, seed, P)
-    return state0, aux, "cosnet", (P,), info
-
-
-def _relu_model(manifold: Torus, width: int, depth: int, seed: int, P: int):
-    """ReLU MLP on (cos x, sin x), all layers trained; output scaled by (2π)^{−d/2}."""
-    import jax
-    import jax.numpy as jnp
-
-    from metricflow.flows.frozen import periodic_features
-
-    d = manifold.dim
-    model = _relu(depth)
-    feats = jnp.asarray(periodic_features(manifold.points.reshape(-1, d)))
-    params0, _ = model.init(jax.random.PRNGKey(seed), 2 * d, int(width), n_out=P, dtype=jnp.float64)
-    scale = (2 * np.pi) ** (-d / 2)
-    aux = {"features": feats, "out0": model.apply(params0, feats, {}), "scale": jnp.asarray(scale)}
-    n_params = sum(int(np.prod(a.shape)) for a in jax.tree_util.tree_leaves(params0))
-    return params0, aux, "relu", (P, model.apply), {"scale": scale, "parameters": n_params}
-
-
-def _reference_model(manifold: Torus, arch: str, sigma, depth: int, P: int, local: bool = False):
-    """The infinite-width flow of the architecture (or its σ → 0 limit, ``local``)."""
-    import jax.numpy as jnp
-
-    state0 = jnp.zeros(manifold.shape + (P,))
-    if local:
-        return state0, {}, "local", (P,), {}
-    if arch == "cosnet":
-        return state0, {}, "gaussian", (P, float(sigma)), {}
-    from metricflow.flows.frozen import frozen_ntk_matrix
-
-    K = jnp.asarray(frozen_ntk_matrix(manifold, activation="relu", depth=depth, w_std=RELU_W_STD,
-                                      b_std=RELU_B_STD))
-    return state0, {"K": K}, "matrix", (P,), {}
-
-
 # --------------------------------------------------------------------------- training
 
 
@@ -295,7 +202,7 @@ def _compiled(manifold: Torus, kind: str, static: tuple):
     import jax
     import jax.numpy as jnp
 
-    delta_phi, grad = _maps(manifold, kind, static)
+    delta_phi, grad = maps(manifold, kind, static)
 
     def metric(state, g0, c0, M0, aux):
         return g0 + c0[..., None, None] * jnp.einsum("...pij,...p->...ij", M0, delta_phi(state, aux))
@@ -446,9 +353,9 @@ def network_flow(manifold: Torus, g0, *, arch: str = "cosnet", width: int = 100_
         t0 = time.perf_counter()
         g0, phi0, c0, M0 = _setup(manifold, g0)
         if arch == "cosnet":
-            model = _cosnet_model(manifold, int(width), float(sigma), seed, P)
+            model = cosnet_state(manifold, int(width), float(sigma), seed, P)
         else:
-            model = _relu_model(manifold, int(width), int(depth), seed, P)
+            model = relu_state(manifold, int(width), int(depth), seed, P)
         timings["setup_s"] = time.perf_counter() - t0
         ntk = None
         if arch == "relu" and kernel_points:
@@ -537,7 +444,7 @@ def reference_flows(manifold: Torus, g0, *, arch: str = "cosnet", sigma: float =
         for name in ("kernel", "local"):
             if name not in which:
                 continue
-            model = _reference_model(manifold, arch, sigma, depth, P, local=name == "local")
+            model = reference_state(manifold, arch, sigma, depth, P, local=name == "local")
             k = sub if name == "local" else 1
             run = _train(manifold, g0, phi0, c0, M0, model, lr / k, steps * k, record_every * k,
                          label=f"{name} reference", callback=on_record)
