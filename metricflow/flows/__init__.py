@@ -4,7 +4,8 @@
 Perelman (eq. 2.40, with the F-minimising dilaton) or the descent flow of a functional —
 on the tori (``Torus``) or the 2-sphere (``Sphere``), with the local, semi-local (2.30)
 or frozen-NTK (2.12) kernel. Finite networks trained by gradient descent (2.1–2.2) are in
-:mod:`metricflow.flows.network`.
+:mod:`metricflow.flows.network`, integrated by the one parameter-space training loop
+:func:`metricflow.flows.training.train`.
 """
 
 from metricflow.flows.integrate import FlowResult, run_flow
