@@ -80,9 +80,9 @@ def prepare_output_dir(path: str | os.PathLike, argument: str = "out",
     when the folder cannot be created or written, or when the name is too long.
     Returns the folder as a :class:`~pathlib.Path`.
     """
-    path = Path(path)
-    if str(path) == "":
+    if str(path).strip() == "":
         raise InvalidInputError(argument, "need a folder name, got an empty string")
+    path = Path(path)
     blocker = _blocking_file(path)
     if blocker is not None:
         what = "is a file, not a folder" if blocker == path else f"cannot be created: {str(blocker)!r} is a file"
@@ -102,8 +102,10 @@ def prepare_output_file(path: str | os.PathLike, argument: str = "out") -> Path:
     """Like :func:`prepare_output_dir` for a single output file ``path``: refuses a
     folder or an empty name, prepares the parent folder and removes stale temporaries
     of this file name only.  Returns ``path`` as a :class:`~pathlib.Path`."""
+    if str(path).strip() == "":
+        raise InvalidInputError(argument, "need a file name, got an empty string")
     path = Path(path)
-    if str(path) in ("", ".") or path.name in ("", ".", ".."):
+    if path.name in ("", ".", ".."):
         raise InvalidInputError(argument, f"need a file name, got {str(path)!r}")
     if path.is_dir():
         raise InvalidInputError(argument, f"{str(path)!r} is a folder, not a file")
