@@ -15,9 +15,10 @@ import os
 
 from metricflow.errors import InvalidInputError
 
-#: Largest seed accepted by every command: numpy's generators take any non-negative
-#: integer, JAX's PRNG keys 64-bit ones; one rule for all commands.
-SEED_MAX = 2**63 - 1
+#: Largest seed accepted by every command.  numpy's generators take any non-negative
+#: integer, but a JAX PRNG key (without x64) keeps only the low 32 bits of its seed, so
+#: that 2**32 would silently repeat the run of seed 0: one rule, 32-bit seeds, for all.
+SEED_MAX = 2**32 - 1
 
 
 def integer(value, name: str, minimum: int, maximum: int | None = None, why: str = "") -> int:
@@ -33,7 +34,7 @@ def integer(value, name: str, minimum: int, maximum: int | None = None, why: str
 
 def seed(value, name: str = "seed") -> int:
     """A random seed: an integer in [0, 2**63 - 1] (the same rule for every command)."""
-    return integer(value, name, 0, SEED_MAX, "a 64-bit seed")
+    return integer(value, name, 0, SEED_MAX, "a 32-bit seed")
 
 
 def real(value, name: str, minimum: float = 0.0, strict: bool = True, maximum: float | None = None) -> float:
