@@ -153,7 +153,7 @@ def test_unit_round_sphere_lambda_is_two():
 
 
 # ---------------------------------------------------------------- Gauss–Bonnet
-@settings(max_examples=15)
+@settings(max_examples=settings.default.max_examples * 15 // 25)
 @given(seed=st.integers(0, 10_000), amplitude=st.floats(0.05, 1.5))
 def test_gauss_bonnet_for_bumpy_metrics(seed, amplitude):
     """∫R dA = 4πχ(S²) = 8π whatever the metric (to round-off: R e^{2u} = 2(1 − Δu) is
@@ -368,7 +368,7 @@ def test_frozen_ntk_flow_is_the_funk_hecke_diagonal_of_the_dense_kernel(activati
         assert errs[1] < errs[0] / 5
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=settings.default.max_examples * 15 // 25, deadline=None)
 @given(activation=st.sampled_from(["relu", "erf", "gelu"]), depth=st.integers(1, 3),
        b_std=st.floats(0.0, 1.0))
 def test_zonal_ntk_spectrum_is_positive_and_resums_to_the_kernel(activation, depth, b_std):
