@@ -46,20 +46,20 @@ def assert_refused(args: list[str], option: str) -> None:
 
 
 # ---------------------------------------------------------------- hostile values
-def _not_int(text: str) -> bool:
-    try:
-        int(text)
-    except ValueError:
-        return True
-    return False
+def _not(parse):
+    """A filter keeping the texts that ``parse`` (int or float, as click parses) rejects."""
+
+    def rejected(text: str) -> bool:
+        try:
+            parse(text)
+        except ValueError:
+            return True
+        return False
+
+    return rejected
 
 
-def _not_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return True
-    return False
+_not_int, _not_float = _not(int), _not(float)
 
 
 HOSTILE = ["", " ", "nan", "inf", "-inf", "1e308", "1e-320", "-0", "x", "1,2", "0x10", "__import__('os')",
