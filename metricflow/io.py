@@ -36,6 +36,9 @@ _BAD_PATH_ERRNOS = frozenset({errno.ENOTDIR, errno.EEXIST, errno.EISDIR, errno.E
                               errno.EROFS, errno.ENAMETOOLONG, errno.ENOENT, errno.ELOOP})
 #: tempfile's alphabet for the random part of a name (``tempfile._RandomNameSequence``).
 _TMP_RANDOM = r"[a-z0-9_]{8}"
+#: The suffixes of the files metricflow writes; with ``outputs=None``,
+#: :func:`remove_stale_temporaries` only removes temporaries of names with these suffixes.
+OUTPUT_SUFFIXES = ("npz", "npy", "json", "png", "md", "txt")
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -122,15 +125,16 @@ def remove_stale_temporaries(folder: str | os.PathLike, outputs=None) -> list[Pa
     """Delete the temporary files ``.NAME.XXXXXXXX.tmp`` that a killed writer left in ``folder``.
 
     ``outputs``: the output file names (``NAME``) of the run about to start; None means
-    every file of the atomic writers' pattern (and the write probes of
-    :func:`prepare_output_dir`).  Only regular files whose whole name matches the
-    pattern are removed; nothing else is touched.  Call it when starting a run that
-    owns ``folder``: a second process writing the same outputs at the same moment would
-    lose its temporary file.  Returns the removed paths.
+    every file of the atomic writers' pattern whose ``NAME`` ends in one of
+    :data:`OUTPUT_SUFFIXES` (and the write probes of :func:`prepare_output_dir`).  Only
+    regular files whose whole name matches the pattern are removed; nothing else is touched.
+    Call it when starting a run that owns ``folder``: a second process writing the same
+    outputs at the same moment would lose its temporary file.  Returns the removed paths.
     """
     folder = Path(folder)
     if outputs is None:
-        pattern = re.compile(rf"\.(.+\.{_TMP_RANDOM}|metricflow-write-test\.{_TMP_RANDOM})\.tmp")
+        suffixes = "|".join(OUTPUT_SUFFIXES)
+        pattern = re.compile(rf"\.(.+\.({suffixes})\.{_TMP_RANDOM}|metricflow-write-test\.{_TMP_RANDOM})\.tmp")
         match = pattern.fullmatch
     else:
         patterns = [temporary_pattern(str(name)) for name in outputs]

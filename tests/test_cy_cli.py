@@ -34,12 +34,16 @@ def test_sample_sigma_cluster(tmp_path, capsys):
     assert doc["sigma_stderr"] > 0  # sigma itself is pinned in test_cy_measures.py
     assert abs(doc["sigma"] - 0.37318) < 5 * np.hypot(doc["sigma_stderr"], 0.00045)
     out = tmp_path / "cl"
+    out.mkdir()
+    (out / ".labels.npz.k1ll3d_x.tmp").write_bytes(b"partial")  # left by a killed run
+    (out / "notes.txt").write_text("mine")
     ok(["cy", "cluster", "--points", str(f), "--batch-size", "150", "--clusters", "6",
         "--out", str(out)], capsys)
     labels = np.load(out / "labels.npz")["labels"]
     assert labels.shape == (600,) and set(labels.tolist()) <= set(range(6))
     assert (out / "heatmaps.png").stat().st_size > 1000
     assert json.loads((out / "cluster.json").read_text())["clusters"] == 6
+    assert sorted(p.name for p in out.iterdir()) == ["cluster.json", "heatmaps.png", "labels.npz", "notes.txt"]
 
 
 def test_sample_other_polys(tmp_path, capsys):

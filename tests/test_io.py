@@ -117,6 +117,7 @@ def test_remove_stale_temporaries_only_removes_the_writers_pattern(tmp_path):
 
     keep = ["checkpoint.npz", ".checkpoint.npz.tmp", ".checkpoint.npz.abc.tmp", "x.tmp",
             ".checkpoint.npz.ABCDEFGH.tmp", ".other.npz.abcdefgh.tmpx", "notes.abcdefgh.tmp"]
+    keep += [".notes.abcdefgh.tmp", ".x.swp.abcdefgh.tmp"]  # not a metricflow output suffix
     stale = [".checkpoint.npz.ab_d1234.tmp", ".history.json.zzzzzzzz.tmp"]
     for name in keep + stale:
         (tmp_path / name).write_text("x")

@@ -176,7 +176,7 @@ def distances(ns, seed, poly, one_per_line, chart, outdir, as_json):
     factor = 1.2 * X.n_ambient * (X.n_ambient - 1) if pe else (X.degree if one_per_line else 1)
     # the nearest-neighbour search adds a real projector embedding, 2 (n+1)^2 float64 per point
     _sampling_fits(X, max(counts), "ns", factor, " and their nearest neighbours", 16 * X.n_ambient**2)
-    out = prepare_output_dir(outdir, "outdir")
+    out = prepare_output_dir(outdir, "outdir", outputs=("distances.json", "nn_distances.png"))
     res = dist.nn_distance_scaling(counts, seed=seed, poly=poly, one_per_line=one_per_line,
                                    chart=pe, progress=True)
     write_json_atomic(out / "distances.json", res)
@@ -226,7 +226,7 @@ def cluster(points, batch_size, clusters, match, heatmap_points, outdir, as_json
     # average linkage holds an m x m distance matrix, its condensed copy and the linkage: ~3 m^2 float64
     for name, m in (("batch_size", min(batch_size, len(ps))), ("heatmap_points", min(heatmap_points, len(ps)))):
         _checks.fits_in_memory(name, 24.0 * m * m, f"clustering {m:,} points at once")
-    out = prepare_output_dir(outdir, "outdir")
+    out = prepare_output_dir(outdir, "outdir", outputs=("labels.npz", "heatmaps.png", "cluster.json"))
     labels = clustering.batched_clustering(ps.points, batch_size, clusters, match=match,
                                            progress=True)
     m = min(len(ps), heatmap_points)
