@@ -112,6 +112,8 @@ def prepare_output_file(path: str | os.PathLike, argument: str = "out") -> Path:
         raise InvalidInputError(argument, f"need a file name, got {str(path)!r}")
     if path.is_dir():
         raise InvalidInputError(argument, f"{str(path)!r} is a folder, not a file")
+    if path.exists() and not path.is_file():  # a device or a pipe (/dev/null) is never replaced
+        raise InvalidInputError(argument, f"{str(path)!r} exists and is not a regular file")
     prepare_output_dir(path.parent, argument, outputs=(path.name,))
     return path
 
@@ -165,6 +167,8 @@ def _write_failed(path: Path, exc: OSError) -> MetricflowError:
 def _atomic_write(path: str | os.PathLike, mode: str, write) -> Path:
     """Write through ``write(fh)`` into a temporary file next to ``path``, then rename it."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # never rename over a folder, device or pipe
+        raise InvalidInputError("out", f"{str(path)!r} exists and is not a regular file")
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -58,6 +58,8 @@ def test_prepare_output_dir_refuses_a_file_parent(tmp_path):
         prepare_output_file(tmp_path)
     with pytest.raises(InvalidInputError, match="is a file"):
         prepare_output_file(tmp_path / "f" / "p.npz")
+    with pytest.raises(InvalidInputError, match="not a regular file"):
+        prepare_output_file("/dev/null")  # would otherwise be replaced by a regular file
     assert prepare_output_dir(tmp_path / "new" / "deep").is_dir()
     assert sorted(p.name for p in (tmp_path / "new" / "deep").iterdir()) == []  # probe removed
 
@@ -110,6 +112,9 @@ def test_writer_under_a_file_is_bad_input(tmp_path):
     with pytest.raises(InvalidInputError) as exc:
         write_json_atomic(tmp_path / "f" / "sub" / "r.json", {})
     assert exc.value.argument == "out"
+    (tmp_path / "d").mkdir()
+    with pytest.raises(InvalidInputError, match="not a regular file"):
+        write_json_atomic(tmp_path / "d", {})
 
 
 def test_remove_stale_temporaries_only_removes_the_writers_pattern(tmp_path):
