@@ -53,7 +53,7 @@ def test_lambda_agrees_with_a_dense_eigensolver_and_flat_torus():
         np.testing.assert_allclose(np.asarray(f0), np.log(4 * np.pi**2), atol=1e-12)
 
 
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=settings.default.max_examples * 6 // 25, deadline=None)
 @given(seed=st.integers(0, 1000), scale=st.floats(0.5, 3.0), shift=st.integers(0, 15))
 def test_lambda_scales_inversely_and_is_translation_invariant(seed, scale, shift):
     """λ(c g) = λ(g)/c (R and Δ scale like 1/c), and a translation is an isometry."""

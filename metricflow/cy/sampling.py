@@ -36,6 +36,7 @@ import numpy as np
 
 from metricflow import __version__
 from metricflow.cy.hypersurface import Hypersurface, hypersurface
+from metricflow.cy.validate import check_point_file
 from metricflow.errors import InvalidInputError, NumericalError
 
 FORMAT = "metricflow.cy.points/1"
@@ -547,6 +548,7 @@ def load(path: str | Path, poly: str | Hypersurface | None = None,
     if missing:
         raise InvalidInputError(argument, f"{str(path)!r} is not a metricflow point set "
                                 f"(missing {missing}); create one with 'metricflow cy sample'")
+    check_point_file(data, path, argument)  # dtypes, finiteness, weights, residuals (cy/validate.py)
     try:
         meta = json.loads(str(data["meta"]))
     except json.JSONDecodeError as exc:

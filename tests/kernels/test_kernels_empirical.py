@@ -71,7 +71,7 @@ def test_ntk_vector_product_matches_matrix():
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
 
 
-@settings(max_examples=5)
+@settings(max_examples=settings.default.max_examples * 5 // 25)
 @given(seed=st.integers(0, 2**16), shift=st.floats(-1.0, 1.0))
 def test_rescaling_identity_empirical(seed, shift):
     """Theta_{h phi}(x, x') = h(x) h(x') Theta_phi(x, x') for the empirical NTK (2.16)."""
@@ -85,7 +85,7 @@ def test_rescaling_identity_empirical(seed, shift):
                                atol=1e-12 * np.abs(t_h).max())
 
 
-@settings(max_examples=10)
+@settings(max_examples=settings.default.max_examples * 10 // 25)
 @given(sigma_w=st.floats(0.3, 5.0), dim=st.integers(1, 4), seed=st.integers(0, 1000))
 def test_rescaling_identity_analytic(sigma_w, dim, seed):
     x = np.random.default_rng(seed).normal(size=(6, dim))

@@ -43,7 +43,7 @@ def _componentwise_metric(params, x):
     return mk.from_components(comps, 2, "symmetric")
 
 
-@settings(max_examples=5)
+@settings(max_examples=settings.default.max_examples * 5 // 25)
 @given(seed=st.integers(0, 10_000))
 def test_componentwise_metric_ntk_exactly_block_diagonal(seed):
     with x64():
