@@ -35,7 +35,7 @@ def measure(n, args) -> dict:
     import jax.numpy as jnp
     import numpy as np
 
-    from metricflow.flows.local import initial_metric, ricci_velocity
+    from metricflow.flows.torus import initial_metric, ricci_velocity
     from metricflow.flows.semilocal import smear_blocked, smear_dense, smear_fft
     from metricflow.manifolds import Torus
 

@@ -99,7 +99,7 @@ def test_relu_kernel_change_decreases_with_width():
     Measured on this setting: change ratio 17.6 between widths 64 and 1024, i.e. ∝ 1/width
     (Dyer & Gur-Ari: dΘ/dt = O(1/N)), faster than the O(1/√N) bound; the initial kernel's
     distance to the analytic one (discrepancy against the frozen-kernel flow) ∝ 1/√N."""
-    from metricflow.flows.local import initial_metric
+    from metricflow.flows.torus import initial_metric
 
     T = Torus(2, 16)
     g = initial_metric(T, "bumpy", seed=0)
@@ -123,7 +123,7 @@ def test_relu_kernel_change_decreases_with_width():
 def test_killed_training_resumes_bit_for_bit(tmp_path, g0, arch, kill_at):
     """A training killed after its second record and resumed from the checkpoint ends with
     the uninterrupted run's metrics, records and recorded kernels, bit for bit."""
-    from metricflow.flows.local import initial_metric
+    from metricflow.flows.torus import initial_metric
 
     if arch == "cosnet":
         T, g, kw = T2, g0, {"width": 2_000, "sigma": SIGMA, "lr": 2e-3}

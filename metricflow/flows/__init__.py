@@ -8,6 +8,6 @@ or frozen-NTK (2.12) kernel. Finite networks trained by gradient descent (2.1–
 """
 
 from metricflow.flows.integrate import FlowResult, run_flow
-from metricflow.flows.local import diagnostics, initial_metric, ricci_velocity
+from metricflow.flows.torus import diagnostics, initial_metric, ricci_velocity
 
 __all__ = ["FlowResult", "run_flow", "diagnostics", "initial_metric", "ricci_velocity"]
