@@ -55,16 +55,15 @@ def initial_state(cloud: PointCloud, g0) -> dict:
 
 
 def sigma_measure(cloud: PointCloud):
-    """``g ↦ (σ, κ)`` of eq. (B.10–B.11), pure and differentiable (JAX)."""
-    import jax.numpy as jnp
-
-    det_fs = jnp.asarray(cloud.volume_form())
-    w = jnp.asarray(cloud.pointset.weights)
+    """``g ↦ (σ, κ)`` of eq. (B.10–B.11), pure; JAX-differentiable on JAX arrays, numpy on numpy."""
+    det_fs = cloud.volume_form()
+    w = cloud.pointset.weights
 
     def measure(g):
-        r = jnp.real(la.det(g)) / det_fs
-        kappa = jnp.sum(r) / jnp.sum(w)
-        return jnp.sum(jnp.abs(w - r / kappa)) / jnp.sum(w), kappa
+        xp = la._namespace(g)
+        r = xp.real(la.det(g)) / xp.asarray(det_fs)
+        kappa = xp.sum(r) / xp.sum(xp.asarray(w))
+        return xp.sum(xp.abs(xp.asarray(w) - r / kappa)) / xp.sum(xp.asarray(w)), kappa
 
     return measure
 
@@ -89,10 +88,8 @@ def sigma_velocity(cloud: PointCloud):
 def diagnostics(cloud: PointCloud, g) -> dict:
     """``sigma`` (B.11), ``kappa`` (B.10), ``volume`` ∫det g (Monte Carlo, Vol_FS·mean r) and
     ``min_eigenvalue`` (the smallest eigenvalue of g over the points)."""
-    import jax.numpy as jnp
-
     g = np.asarray(g)
-    s, kappa = sigma_measure(cloud)(jnp.asarray(g))
+    s, kappa = sigma_measure(cloud)(g)
     r = la.det(g).real / cloud.volume_form()
     return {"sigma": float(s), "kappa": float(kappa), "volume": float(cloud.integrate(r)),
             "min_eigenvalue": float(np.min(np.linalg.eigvalsh(g)))}

@@ -15,6 +15,10 @@ import importlib
 from collections.abc import Callable
 
 from metricflow.errors import InvalidInputError
+from metricflow.manifolds.base import Manifold
+
+#: flows whose velocity is computed from jets (derivatives) of the metric
+JET_FLOWS = ("ricci", "perelman", "functional")
 
 _BUILDERS: dict[tuple[type, str], Callable] = {}
 
@@ -53,5 +57,8 @@ def lookup(manifold_class: type, flow: str, name: str | None = None) -> Callable
         if (cls, key) in _BUILDERS:
             return _BUILDERS[(cls, key)]
     where = f"{name} ({manifold_class.__name__})" if name else manifold_class.__name__
-    raise InvalidInputError("flow", f"the flow {flow!r} is not offered on {where}; it offers "
+    why = ""
+    if key in JET_FLOWS and getattr(manifold_class, "jets", None) is Manifold.jets:
+        why = f" (it needs jets of the metric, and {manifold_class.no_jets_reason})"
+    raise InvalidInputError("flow", f"the flow {flow!r} is not offered on {where}{why}; it offers "
                             f"{', '.join(offered(manifold_class)) or 'no flow'}")

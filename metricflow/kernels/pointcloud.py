@@ -12,13 +12,23 @@ curvature of X), so Θ → δ as σ → 0 provided the sum resolves the kernel (
 σ well above the nearest-neighbour distance ~ (Vol_FS/N)^{1/2k}); at fixed N and σ → 0
 only the self term ω_i (2πσ²)^{−k} V_i remains.
 
-Charts. V_j is given in the chart of x_j; it is applied at x_i written in x_i's chart:
-``V_j^{(i)} = Tᵀ V_j T̄`` with T = dx/dx' the chart transition of x_j to x_i's chart
-(:func:`metricflow.cy.chart_transition`; :meth:`PointCloud.to_chart`). The targets are
-grouped by chart, so each chart present costs one transition pass over the sources.
-Where a transition is singular (x_j outside the domain of x_i's chart), x_j's
-contribution there is dropped (:meth:`PointCloud.transition_to`): its kernel weight is
-negligible unless σ is comparable to the distance between x_i and the chart's boundary.
+Charts and frames. V_j is given in the chart of x_j; it is applied at x_i in x_i's chart c:
+first written in c, ``Tᵀ V_j T̄`` with T = dx/dx' the chart transition at x_j
+(:func:`metricflow.cy.chart_transition`), then read in the FS-orthonormal (Cholesky) frame
+of c at x_j and put back with the frame of c at x_i:
+
+    V_j^{(i)} = L_c(x_i) · L_c(x_j)⁻¹ (Tᵀ V_j T̄) L_c(x_j)⁻ᴴ · L_c(x_i)ᴴ,   L_c Lᴴ_c = g_FS in c.
+
+Component-wise transport (T alone) would add, at x_i, components of tensors at points where
+the chart c is badly conditioned (|T| up to 10⁸ on the quintic within the kernel's width),
+and the velocity would leave the positive cone; the frames bound each contribution by its
+size relative to g_FS, and the FS metric (a parallel tensor) is carried to itself exactly:
+Θ g_FS = (Σ_j K_σ(d_ij) ω_j) g_FS. The targets are grouped by chart, so each chart present
+costs one pass over the sources (:meth:`PointCloud.to_frame`). Where a transition is
+singular (x_j outside the domain of c, detected by :data:`SINGULAR_TRANSITION
+<metricflow.manifolds.pointcloud.SINGULAR_TRANSITION>`), x_j's contribution at the points of
+c is dropped: its kernel weight is small unless σ is comparable to the distance between x_i
+and the boundary of c's domain.
 
 Memory: the kernel is evaluated ``block`` targets at a time against all N sources
 (``block × N`` floats, linear in N); the N × N matrix is never formed.
@@ -68,33 +78,40 @@ def _gaussian_block_sum(xp, targets, sources, flat, sigma: float, block: int):
 
 def fs_gaussian_operator(cloud, sigma: float, block: int | None = None):
     """The pure, jittable ``V ↦ Θ · V`` for hermitian fields ``V`` of shape ``(N, k, k)``
-    (module docstring); the chart transitions are computed here, once."""
+    (module docstring); the transitions and frames are computed here, once."""
     import jax.numpy as jnp
+
+    from metricflow.manifolds.pointcloud import frame_map
 
     k = cloud.dim
     N = cloud.npoints
     src = jnp.asarray(_unit(cloud.points))
     q = jnp.asarray(cloud.weights)
     norm = (2.0 * np.pi * sigma**2) ** (-k)
+    L = cloud.fs_frames
     plan = []
     for chart, idx in cloud.chart_groups().items():
-        T, _ = cloud.transition_to(chart)
-        plan.append((jnp.asarray(idx), jnp.asarray(T), block or block_size(idx.size, N)))
+        A = frame_map(cloud.pointset, chart)        # Ṽ = A V Aᴴ
+        plan.append((jnp.asarray(idx), jnp.asarray(A), jnp.asarray(L[idx]), block or block_size(idx.size, N)))
 
     def apply(V):
         out = jnp.zeros_like(V)
-        for idx, T, b in plan:
-            Vc = jnp.swapaxes(T, 1, 2) @ V @ jnp.conj(T)
-            flat = (Vc * q[:, None, None]).reshape(N, k * k)
-            res = _gaussian_block_sum(jnp, src[idx], src, flat, sigma, b)
-            out = out.at[idx].set(norm * res.reshape(-1, k, k))
+        for idx, A, Lt, b in plan:
+            W = A @ V @ jnp.conj(jnp.swapaxes(A, 1, 2))
+            flat = (W * q[:, None, None]).reshape(N, k * k)
+            S = _gaussian_block_sum(jnp, src[idx], src, flat, sigma, b).reshape(-1, k, k)
+            out = out.at[idx].set(norm * (Lt @ S @ jnp.conj(jnp.swapaxes(Lt, 1, 2))))
         return out
 
     return apply
 
 
+def _from_frame(L, S):
+    return L @ S @ np.conj(np.swapaxes(L, -1, -2))
+
+
 def fs_gaussian_dense(cloud, V, sigma: float):
-    """The naive way, for tests: the N × N kernel matrix (cy.fs_distance_matrix) per chart."""
+    """The naive way, for tests: the N × N kernel matrix (cy.fs_distance_matrix), chart by chart."""
     from metricflow.cy import fs_distance_matrix
 
     k = cloud.dim
@@ -102,8 +119,7 @@ def fs_gaussian_dense(cloud, V, sigma: float):
     K = (2.0 * np.pi * sigma**2) ** (-k) * np.exp(-D**2 / (2.0 * sigma**2)) * cloud.weights[None, :]
     out = np.zeros_like(np.asarray(V))
     for chart, idx in cloud.chart_groups().items():
-        Vc = cloud.to_chart(V, chart)
-        out[idx] = np.einsum("ij,jab->iab", K[idx], Vc)
+        out[idx] = _from_frame(cloud.fs_frames[idx], np.einsum("ij,jab->iab", K[idx], cloud.to_frame(V, chart)))
     return out
 
 
@@ -128,6 +144,10 @@ def _check_targets(cloud, values, targets):
     return values
 
 
+def _target_frames(targets, idx):
+    return np.linalg.cholesky(targets.g_fs[idx])
+
+
 def fs_gaussian_extend(cloud, values, targets, sigma: float) -> np.ndarray:
     """``Θ · values`` at the points of ``targets`` (a PointSet), each in its own chart (numpy, blocked)."""
     values = _check_targets(cloud, values, targets)
@@ -136,10 +156,9 @@ def fs_gaussian_extend(cloud, values, targets, sigma: float) -> np.ndarray:
     out = np.zeros((len(targets), k, k), dtype=np.result_type(values.dtype, np.float64))
     src = _unit(cloud.points)
     for chart, idx in _targets_by_chart(targets):
-        flat = (cloud.to_chart(values, chart) * cloud.weights[:, None, None]).reshape(N, k * k)
-        res = _gaussian_block_sum(np, _unit(targets.points[idx]), src, flat, sigma,
-                                  block_size(idx.size, N))
-        out[idx] = (2.0 * np.pi * sigma**2) ** (-k) * res.reshape(-1, k, k)
+        flat = (cloud.to_frame(values, chart) * cloud.weights[:, None, None]).reshape(N, k * k)
+        S = _gaussian_block_sum(np, _unit(targets.points[idx]), src, flat, sigma, block_size(idx.size, N))
+        out[idx] = (2.0 * np.pi * sigma**2) ** (-k) * _from_frame(_target_frames(targets, idx), S.reshape(-1, k, k))
     return out
 
 
@@ -153,12 +172,15 @@ def nearest_indices(cloud, targets) -> np.ndarray:
 
 
 def nearest_extend(cloud, values, targets) -> np.ndarray:
-    """The value of the nearest cloud point at each target, written in the target's chart."""
-    from metricflow.cy import transform_metric
+    """The value of the nearest cloud point at each target, carried to the target's chart and
+    frame as in the module docstring (so on the cloud's own points it is the identity)."""
+    from metricflow.manifolds.pointcloud import to_frame
 
     values = _check_targets(cloud, values, targets)
     nn = nearest_indices(cloud, targets)
-    out = np.zeros((len(targets),) + values.shape[1:], dtype=values.dtype)
+    out = np.zeros((len(targets),) + values.shape[1:], dtype=np.result_type(values.dtype, np.float64))
     for chart, idx in _targets_by_chart(targets):
-        out[idx] = transform_metric(cloud.pointset.subset(nn[idx]), values[nn[idx]], chart)
+        # frames only of the nearest points (one transition of len(idx) points per chart)
+        moved = to_frame(cloud.pointset.subset(nn[idx]), values[nn[idx]], chart)
+        out[idx] = _from_frame(_target_frames(targets, idx), moved)
     return out

@@ -37,8 +37,10 @@ BUILTIN_CLOUDS = {"quintic": "fermat-quintic", "quartic-k3": "quartic-k3", "cubi
 #: the largest point cloud accepted (the Gaussian kernel costs N² distance evaluations per velocity)
 MAX_POINTS = 200_000
 
-#: a chart transition with an entry above this (or not finite) is treated as singular
-SINGULAR_TRANSITION = 10.0
+#: a chart transition with an entry above this (or not finite) is treated as singular: beyond it
+#: the FS metric in that chart has a condition number above ~1e8 at the point, and the frames
+#: of :meth:`PointCloud.frames_to` would lose more than half the digits
+SINGULAR_TRANSITION = 1e4
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,28 +150,24 @@ class PointCloud(Manifold):
         return out
 
     def transition_to(self, chart) -> tuple[np.ndarray, np.ndarray]:
-        """``(T, ok)``: ``T[j] = dx_a/dx'_b`` from each point's own chart to ``chart``
-        (:func:`metricflow.cy.chart_transition`) and ``ok[j]`` whether it is regular.
+        """``(T, ok)``: the transition of each point to ``chart`` (:func:`transition`)."""
+        return transition(self.pointset, chart)
 
-        Where the transition is singular (the point lies on or near the boundary of
-        ``chart``'s domain: z_{p'} ≈ 0 or ∂P/∂z_{e'} ≈ 0, detected as a non-finite entry
-        or one above :data:`SINGULAR_TRANSITION`), ``T`` is set to 0 and ``ok`` is False:
-        such a point is not expressible in that chart, and a kernel drops its
-        contribution there (its weight is negligible for a kernel narrower than the
-        distance to that boundary)."""
-        from metricflow.cy import chart_transition
+    @cached_property
+    def fs_frames(self) -> np.ndarray:
+        """``L`` with ``L Lᴴ = g_FS`` (Cholesky, lower triangular, positive diagonal) at each
+        point in its own chart, (N, k, k): the FS-orthonormal frame of that chart."""
+        return np.linalg.cholesky(self.pointset.g_fs)
 
-        with np.errstate(all="ignore"):
-            T = chart_transition(self.pointset, chart)
-            ok = np.all(np.isfinite(T), axis=(1, 2)) & (np.max(np.abs(np.nan_to_num(T, nan=np.inf)),
-                                                             axis=(1, 2)) < SINGULAR_TRANSITION)
-        return np.where(ok[:, None, None], np.nan_to_num(T), 0.0), ok
+    def to_frame(self, values, chart) -> np.ndarray:
+        """``values`` in the FS-orthonormal frame of ``chart`` (:func:`to_frame`)."""
+        return to_frame(self.pointset, values, chart)
 
     def to_chart(self, values, chart) -> np.ndarray:
         """Hermitian tensors ``(N, k, k)`` given in each point's own chart, written in
         ``chart`` (``g' = Tᵀ g T̄``, :func:`metricflow.cy.transform_metric`); zero where
         the transition is singular (see :meth:`transition_to`)."""
-        T, _ = self.transition_to(chart)
+        T, _ = transition(self.pointset, chart)
         return np.swapaxes(T, 1, 2) @ np.asarray(values) @ np.conj(T)
 
 
@@ -180,3 +178,42 @@ def _weighted_sum(density, weights):
         xp = np
     w = xp.asarray(weights)
     return xp.sum(density * w.reshape(w.shape + (1,) * (density.ndim - 1)), axis=0)
+
+
+def transition(pointset, chart) -> tuple[np.ndarray, np.ndarray]:
+    """``(T, ok)``: ``T[j] = dx_a/dx'_b`` from each point's own chart to ``chart``
+    (:func:`metricflow.cy.chart_transition`) and ``ok[j]`` whether it is regular.
+
+    Where the transition is singular (the point lies on or near the boundary of
+    ``chart``'s domain: z_{p'} ≈ 0 or ∂P/∂z_{e'} ≈ 0, detected as a non-finite entry or
+    one above :data:`SINGULAR_TRANSITION`), ``T`` is set to 0 and ``ok`` is False: such a
+    point is not expressible in that chart, and a kernel drops its contribution there."""
+    from metricflow.cy import chart_transition
+
+    with np.errstate(all="ignore"):
+        T = chart_transition(pointset, chart)
+        big = np.max(np.abs(np.nan_to_num(T, nan=np.inf)), axis=(1, 2))
+        ok = np.all(np.isfinite(T), axis=(1, 2)) & (big < SINGULAR_TRANSITION)
+    return np.where(ok[:, None, None], np.nan_to_num(T), 0.0), ok
+
+
+def frame_map(pointset, chart) -> np.ndarray:
+    """``A = L_c⁻¹ Tᵀ`` per point (zero where the transition is singular), with ``L_c L_cᴴ =
+    Tᵀ g_FS T̄`` the Cholesky factor of the FS metric written in ``chart``: a tensor V of
+    the point's own chart has the components ``A V Aᴴ`` in the FS-orthonormal frame of
+    ``chart`` (:func:`to_frame`)."""
+    T, ok = transition(pointset, chart)
+    k = T.shape[-1]
+    g = np.swapaxes(T, 1, 2) @ pointset.g_fs @ np.conj(T)
+    g[~ok] = np.eye(k)
+    return np.linalg.solve(np.linalg.cholesky(g), np.swapaxes(T, 1, 2)) * ok[:, None, None]
+
+
+def to_frame(pointset, values, chart) -> np.ndarray:
+    """Hermitian tensors ``V`` (N, k, k), each in its point's chart, as components in the
+    FS-orthonormal (Cholesky) frame of ``chart``: ``Ṽ = L_c⁻¹ (Tᵀ V T̄) L_c⁻ᴴ``. ``Ṽ`` has the
+    eigenvalues of V relative to g_FS whatever the chart (frames of two charts differ by a
+    unitary rotation), so sums of such components over nearby points stay bounded, and
+    ``g_FS`` itself becomes the identity. Zero where the transition is singular."""
+    A = frame_map(pointset, chart)
+    return A @ np.asarray(values) @ np.conj(np.swapaxes(A, 1, 2))
