@@ -162,8 +162,8 @@ def test_compiled_flow_programs_call_no_lapack():
 
     from metricflow._x64 import x64
     from metricflow.flows.dilaton import _lambda_jit
-    from metricflow.flows.torus import _diagnostics_jit
     from metricflow.flows.systems import flow_system
+    from metricflow.flows.torus import _diagnostics_jit
 
     T = Torus(3, 8)
     g = jnp.asarray(initial_metric(T, "bumpy", seed=0))

@@ -9,8 +9,8 @@ from metricflow._x64 import x64
 from metricflow.cli import cli
 from metricflow.errors import InvalidInputError
 from metricflow.flows import initial_metric, run_flow
-from metricflow.flows.torus import ricci_velocity
 from metricflow.flows.semilocal import semilocal_ricci_velocity, smear_blocked, smear_dense, smear_fft
+from metricflow.flows.torus import ricci_velocity
 from metricflow.manifolds import Torus
 
 
