@@ -21,16 +21,22 @@ from metricflow.manifolds.base import Manifold
 JET_FLOWS = ("ricci", "perelman", "functional")
 
 _BUILDERS: dict[tuple[type, str], Callable] = {}
+_RESOLVERS: dict[tuple[type, str], Callable] = {}
 
 #: the modules whose import registers the built-in flow systems
 MODULES = ("metricflow.flows.torus", "metricflow.flows.sphere", "metricflow.flows.pointcloud")
 
 
-def register(manifold_class: type, name: str):
+def register(manifold_class: type, name: str, resolve: Callable | None = None):
     """Decorator: ``builder`` is the flow ``name`` (``ricci``, ``functional``…) on
-    ``manifold_class`` and its subclasses."""
+    ``manifold_class`` and its subclasses. For ``name="functional"``, ``resolve(name or
+    Functional)`` returns the functional from the registry that manifold's functionals
+    live in (default: the Riemannian one, :func:`metricflow.flows.functional.resolve`;
+    a Kähler manifold passes the Kähler registry's lookup)."""
     def decorate(builder):
         _BUILDERS[(manifold_class, name)] = builder
+        if resolve is not None:
+            _RESOLVERS[(manifold_class, name)] = resolve
         return builder
 
     return decorate
@@ -62,3 +68,13 @@ def lookup(manifold_class: type, flow: str, name: str | None = None) -> Callable
         why = f" (it needs jets of the metric, and {manifold_class.no_jets_reason})"
     raise InvalidInputError("flow", f"the flow {flow!r} is not offered on {where}{why}; it offers "
                             f"{', '.join(offered(manifold_class)) or 'no flow'}")
+
+
+def resolver(manifold_class: type) -> Callable:
+    """The functional resolver of ``manifold_class``'s ``functional`` flow (see :func:`register`)."""
+    for cls in manifold_class.__mro__:
+        if (cls, "functional") in _RESOLVERS:
+            return _RESOLVERS[(cls, "functional")]
+    from metricflow.flows.functional import resolve
+
+    return resolve

@@ -54,18 +54,18 @@ class FlowSystem:
     meta: dict = field(default_factory=dict)
 
 
-def parse_flow(flow) -> tuple[str, object]:
-    """``ricci`` | ``perelman`` | ``sigma`` | ``functional:NAME`` | a ``Functional`` -> (name, functional or None)."""
-    from metricflow.symbolic.functionals import Functional
+def parse_flow(flow, resolve=None) -> tuple[str, object]:
+    """``ricci`` | ``perelman`` | ``sigma`` | ``functional:NAME`` | a ``Functional`` -> (name, functional or None).
 
-    if isinstance(flow, Functional):
+    ``resolve`` looks a functional up (default: the Riemannian registry,
+    :func:`metricflow.flows.functional.resolve`; the registry gives each manifold's own)."""
+    if resolve is None:
         from metricflow.flows.functional import resolve
-
-        return f"functional:{flow.name}", resolve(flow)
     if isinstance(flow, str) and flow.startswith("functional:"):
-        from metricflow.flows.functional import resolve
-
         return flow, resolve(flow.partition(":")[2])
+    if not isinstance(flow, str):
+        functional = resolve(flow)
+        return f"functional:{functional.name}", functional
     if flow not in FLOWS:
         raise InvalidInputError("flow", f"expected one of {FLOWS} or functional:NAME, got {flow!r}")
     return flow, None
@@ -79,7 +79,7 @@ def flow_system(manifold, flow="ricci", kernel="local") -> FlowSystem:
     :class:`~metricflow.symbolic.functionals.Functional`; tori) or ``"sigma"`` (point
     clouds); ``kernel``: a :class:`~metricflow.kernels.base.Kernel` or its spec string.
     An unknown combination is refused, listing what the manifold offers."""
-    from metricflow.flows.registry import lookup
+    from metricflow.flows.registry import lookup, resolver
     from metricflow.kernels.base import parse_kernel
     from metricflow.manifolds.base import Manifold
 
@@ -88,7 +88,7 @@ def flow_system(manifold, flow="ricci", kernel="local") -> FlowSystem:
                                 f"got {type(manifold).__name__}")
     kernel = parse_kernel(kernel)
     builder = lookup(type(manifold), flow if isinstance(flow, str) else "functional:", manifold.name)
-    name, functional = parse_flow(flow)
+    name, functional = parse_flow(flow, resolver(type(manifold)))
     return builder(manifold, kernel, functional, name)
 
 
