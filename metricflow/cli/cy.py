@@ -90,17 +90,18 @@ def sample(n, seed, out, poly, chart, backend, as_json):
 @click.option("--points", "points", required=True, type=click.Path(dir_okay=False),
               help="Point set from 'metricflow cy sample'.")
 @click.option("--metric", default="fs", show_default=True,
-              help="fs (Fubini-Study) or flat (the exact CY metric of a curve, g = |Omega|^2).")
+              help="fs (Fubini-Study), flat (the exact CY metric of a curve, g = |Omega|^2) "
+                   "or a directory with a saved algebraic metric (cy donaldson --out).")
 @click.option("--poly", default=None, help="Refuse the file unless it holds points on this "
               "hypersurface. " + POLY_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @library_errors
 def sigma(points, metric, poly, as_json):
     """The sigma-measure (B.11) of a metric with its Monte Carlo standard error."""
-    from metricflow.cy import measures, sampling
+    from metricflow.cy import algebraic, measures, sampling
 
     ps = sampling.load(points, poly=poly)
-    res = measures.sigma(ps, metric)
+    res = measures.sigma(ps, algebraic.metric_option(metric))  # a directory: a saved algebraic metric
     res.update(metric=metric, points=points, poly=ps.surface.spec)
     _emit(res, as_json, [f"sigma = {res['sigma']:.6g} +- {res['sigma_stderr']:.2g} "
                          f"(kappa = {res['kappa']:.6g}, {res['n_points']} points)"])
@@ -197,3 +198,8 @@ def cluster(points, batch_size, clusters, match, heatmap_points, outdir, as_json
         f"{summary['mean_intra_batched']:.4f}, full {summary['mean_intra_full']:.4f}, "
         f"random {summary['mean_intra_random']:.4f}; ARI batched vs full "
         f"{summary['ari_batched_vs_full']:.3f}"])
+
+
+from metricflow.cli.cy_algebraic import register  # noqa: E402  (the algebraic-metric commands, issue 16)
+
+register(cy)

@@ -161,11 +161,15 @@ def train(manifold, arch, width, sigma, depth, steps, lr, records, init, n, seed
     """
     from pathlib import Path
 
+    from tqdm import tqdm
+
     from metricflow.errors import InvalidInputError
-    from metricflow.flows.local import initial_metric
-    from metricflow.flows.network import grid_for_sigma, network_flow, save_network_flow
+    from metricflow.flows.network import network_flow
     from metricflow.flows.realization import smooth_metric
+    from metricflow.flows.torus import initial_metric
     from metricflow.manifolds import Torus
+    from metricflow.models.cosnet import grid_for_sigma
+    from metricflow.plotting.network import save_network_flow
 
     if manifold not in ("torus2", "torus3"):
         raise InvalidInputError("manifold", f"expected torus2 or torus3 (networks on the periodic grid), "
@@ -177,10 +181,17 @@ def train(manifold, arch, width, sigma, depth, steps, lr, records, init, n, seed
         g0 = smooth_metric(T, seed=seed)[0]
     else:
         g0 = initial_metric(T, init, seed=seed)
+    total = None
+    if steps > 0 and records > 0:   # records of the network and of each reference flow
+        n_records = 1 + -(-steps // -(-steps // records))
+        total = n_records * (1 + (0 if no_reference else 3 if arch == "cosnet" else 2))
+    bar = tqdm(total=total, desc=f"{arch} flow on {manifold}", unit="record", disable=as_json, leave=False)
     result = network_flow(T, g0, arch=arch, width=width, sigma=sigma, depth=depth, lr=lr, steps=steps,
                           records=records, seed=seed, kernel_points=kernel_points,
                           references=() if no_reference else ("perelman", "kernel", "local"),
-                          progress=not as_json, checkpoint=Path(outdir) / "checkpoint.npz", resume=resume)
+                          checkpoint=Path(outdir) / "checkpoint.npz", resume=resume,
+                          callback=lambda rec: bar.update(1), reference_callback=lambda rec: bar.update(1))
+    bar.close()
     result.meta["init"] = init
     files = save_network_flow(result, outdir) + ["checkpoint.npz"]
     doc = {**result.meta, "history": result.history, "files": files}

@@ -8,7 +8,8 @@ F-minimising dilaton) or the descent flow of a functional on the tori
 (:mod:`~metricflow.flows.sphere`), the σ-measure flow (B.11) on point clouds of
 hypersurfaces (:mod:`~metricflow.flows.pointcloud`) — with any kernel of
 :mod:`metricflow.kernels.base` the manifold supports. Finite networks trained by
-gradient descent (2.1–2.2) are in :mod:`metricflow.flows.network`.
+gradient descent (2.1–2.2) are in :mod:`metricflow.flows.network`, integrated by the
+one parameter-space training loop :func:`metricflow.flows.training.train`.
 """
 
 from metricflow.flows.integrate import FlowResult, run_flow

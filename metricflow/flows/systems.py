@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 
 from metricflow.errors import InvalidInputError, NumericalError
 from metricflow.flows.dilaton import DILATON_TOLERANCE
-from metricflow.flows.monitors import check_metric  # noqa: F401  (imported from here by flows/network.py)
 
 FLOWS = ("ricci", "perelman", "sigma")
 
@@ -99,9 +98,3 @@ def check_record(record: dict, t: float) -> None:
         raise NumericalError(f"the dilaton (ground state of −4Δ + R) did not converge at t = {t:.6g} "
                              f"(relative residual {res:.2g}); reduce --dt")
 
-
-def _torus_initial(manifold, g0):
-    """The torus's initial state (kept under this name for flows/network.py)."""
-    from metricflow.flows.torus import initial_state
-
-    return initial_state(manifold, g0)

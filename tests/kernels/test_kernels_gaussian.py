@@ -76,15 +76,8 @@ def test_local_limit_rate(expansion, x0, c, k):
     assert devs[-1] < devs[0] or devs[0] < 1e-9
 
 
-def test_finite_width_apply_shapes_and_errors():
-    import jax
-
-    from metricflow._x64 import x64
-
+def test_bad_arch_and_width_are_refused():
     x = np.zeros((2, 3))
-    with x64():
-        p = gaussian.init(jax.random.PRNGKey(0), arch="gaussnet", dim=3, width=5)
-        assert gaussian.apply(p, x, arch="gaussnet").shape == (2,)
     with pytest.raises(InvalidInputError, match="arch"):
         gaussian.constants("tanhnet", 1, 1.0)
     with pytest.raises(InvalidInputError, match="sigma_w"):
