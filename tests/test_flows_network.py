@@ -110,7 +110,7 @@ def test_relu_kernel_change_decreases_with_width():
     the bootstrap 5–95 % range of a 24-seed mean is 2.9–11.1, so the band (2, 12) holds it
     and excludes 16. The initial kernel's distance to the analytic one (discrepancy against
     the frozen-kernel flow) ∝ 1/√N: 0.39 (N = 64) and 0.088 (N = 1024) at seed 0."""
-    from metricflow.flows.local import initial_metric
+    from metricflow.flows.torus import initial_metric
 
     T = Torus(2, 16)
     g = initial_metric(T, "bumpy", seed=0)
@@ -138,7 +138,7 @@ def test_relu_kernel_change_decreases_with_width():
 def test_killed_training_resumes_bit_for_bit(tmp_path, g0, arch, kill_at):
     """A training killed after its second record and resumed from the checkpoint ends with
     the uninterrupted run's metrics, records and recorded kernels, bit for bit."""
-    from metricflow.flows.local import initial_metric
+    from metricflow.flows.torus import initial_metric
 
     if arch == "cosnet":
         T, g, kw = T2, g0, {"width": 2_000, "sigma": SIGMA, "lr": 2e-3}

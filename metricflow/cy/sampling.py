@@ -268,7 +268,7 @@ def point_geometry(X: Hypersurface, z: np.ndarray, chart: tuple[int, int] | None
     N, n1 = z.shape
     k = n1 - 2
     ar = np.arange(N)
-    zt = np.ascontiguousarray(z.T)
+    zt = np.array(z.T, order="C")  # a copy: z may be a PointSet's (F-ordered) points, never rescaled in place
     if chart is None:
         p = np.argmax(zt.real**2 + zt.imag**2, axis=0)
     else:

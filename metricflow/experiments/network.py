@@ -27,8 +27,8 @@ def tracking_experiment(dim: int = 2, *, widths=(1_000, 100_000), sigmas=(0.7, 0
     ReLU networks (``relu_widths``, depth 1, on the bumpy metric of an ``relu_n`` grid): the
     relative change of the empirical metric-NTK and the distance to the frozen-kernel
     flow; fitted log–log slopes against the width."""
-    from metricflow.flows.local import initial_metric
     from metricflow.flows.realization import smooth_metric
+    from metricflow.flows.torus import initial_metric
 
     def tick(msg):
         if progress:

@@ -95,11 +95,15 @@ def load(path: str | Path, settings: dict) -> Checkpoint:
 
 
 def check_settings(path, saved: dict, settings: dict) -> None:
-    """Refuse a resume whose settings differ from the checkpoint's, naming the setting."""
+    """Refuse a resume whose settings differ from the checkpoint's, naming the setting.
+
+    Keys are compared in the order of this run's ``settings`` (then keys only the
+    checkpoint has), so a caller lists the settings a user chose first and derived ones
+    (such as a digest of the initial state) last: the error names what the user changed."""
     now = normalise(settings)
     if not isinstance(saved, dict):
         raise _unreadable(Path(path), "its settings are not a JSON object")
-    for key in sorted(set(saved) | set(now), key=lambda k: (k not in now, k)):
+    for key in list(now) + sorted(k for k in saved if k not in now):
         if saved.get(key, "<absent>") != now.get(key, "<absent>"):
             raise InvalidInputError(key, f"the checkpoint {path} was written with {key} = "
                                     f"{saved.get(key, '<absent>')!r}, this run has {now.get(key, '<absent>')!r}; "

@@ -152,7 +152,7 @@ def _lambda_jit():
     import jax
     import jax.numpy as jnp
 
-    from metricflow.flows.local import scalar_curvature
+    from metricflow.flows.torus import scalar_curvature
 
     def solve(manifold, g, start):
         R = scalar_curvature(manifold, g)

@@ -12,7 +12,7 @@ starts at ``g0`` exactly whatever the random initial function ``φ(·; θ0)`` is
 subtraction is a constant shift of the output: it changes neither the gradients nor
 the NTK). ``s = 1`` for cos-nets (their NTK is normalised to a δ-sequence for d^dx) and
 ``s = (2π)^{−d/2}`` for ReLU networks (so that their kernel acts with the probability
-measure ``dμ = d^dx/(2π)^d`` as the frozen kernels of :mod:`metricflow.flows.frozen`).
+measure ``dμ = d^dx/(2π)^d`` as the frozen kernels of :mod:`metricflow.kernels.frozen`).
 
 The loss is ``L(θ) = −λ(g_θ)``: Perelman's F (eq. 2.41–2.42) at its minimising dilaton
 (:mod:`metricflow.flows.dilaton`). Its functional derivative is
@@ -151,9 +151,9 @@ def _setup(manifold: Torus, g0):
     import jax.numpy as jnp
 
     from metricflow.flows.realization import _structure
-    from metricflow.flows.systems import _torus_initial
+    from metricflow.flows.torus import initial_state
 
-    g0 = _torus_initial(manifold, g0)["g"]
+    g0 = initial_state(manifold, g0)["g"]
     lam, f0, res = _cold_lambda(manifold)(jnp.asarray(g0))
     if not float(res) < DILATON_TOLERANCE:
         raise NumericalError(f"the dilaton (ground state of −4Δ + R) did not converge for the initial metric "
@@ -169,7 +169,7 @@ def _solve(manifold, g, phi, max_iter):
     import jax.numpy as jnp
 
     from metricflow.flows.dilaton import ground_state
-    from metricflow.flows.local import scalar_curvature
+    from metricflow.flows.torus import scalar_curvature
 
     R = scalar_curvature(manifold, g)
     margin = 1.0 / jnp.max(la.eigvalsh(g))
@@ -182,7 +182,7 @@ def dlambda_dg(manifold: Torus, g, phi):
     (eq. 2.40). JAX-traceable."""
     import jax.numpy as jnp
 
-    from metricflow.flows.local import _pointwise
+    from metricflow.flows.torus import _pointwise
 
     f = -2.0 * jnp.log(phi)
     V = _pointwise(manifold, "perelman_velocity", *manifold.jets(g), *manifold.jets(f))
@@ -250,7 +250,7 @@ def _train(manifold, g0, phi0, c0, M0, model, lr, steps, record_every, *, label,
     raises :class:`NumericalError` naming ``label`` and the time."""
     import jax.numpy as jnp
 
-    from metricflow.flows.local import diagnostics
+    from metricflow.flows.torus import diagnostics
     from metricflow.flows.training import train
 
     solve = _measures(manifold)
@@ -459,8 +459,8 @@ def _metric_ntk_fn(manifold, c0, M0, scale, m, seed, apply):
     :func:`metricflow.kernels.empirical.empirical_ntk`, mapped to the metric by the
     affine ansatz ``Θ_IJ = M_IK Θ^φ_KL M_JL`` (:func:`metricflow.kernels.metric.linear_ansatz_ntk`)
     with ``M_IK(x) = s c0(x) (M0^K)_ij(x)``."""
-    from metricflow.flows.frozen import periodic_features
     from metricflow.kernels.empirical import empirical_ntk
+    from metricflow.kernels.frozen import periodic_features
     from metricflow.kernels.metric import linear_ansatz_ntk
 
     d = manifold.dim

@@ -87,7 +87,7 @@ def relu_state(manifold: Torus, width: int, depth: int, seed: int, P: int):
     import jax
     import jax.numpy as jnp
 
-    from metricflow.flows.frozen import periodic_features
+    from metricflow.kernels.frozen import periodic_features
 
     d = manifold.dim
     model = relu_model(depth)
@@ -108,7 +108,7 @@ def reference_state(manifold: Torus, arch: str, sigma, depth: int, P: int, local
         return state0, {}, "local", (P,), {}
     if arch == "cosnet":
         return state0, {}, "gaussian", (P, float(sigma)), {}
-    from metricflow.flows.frozen import frozen_ntk_matrix
+    from metricflow.kernels.frozen import frozen_ntk_matrix
 
     K = jnp.asarray(frozen_ntk_matrix(manifold, activation="relu", depth=depth, w_std=RELU_W_STD,
                                       b_std=RELU_B_STD))

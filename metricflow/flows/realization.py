@@ -89,7 +89,7 @@ def perelman_density(manifold: Torus, g, f):
     """``U^{kl} = δF/δg_kl`` (density for d^dx, e^{−f}dV fixed) and the target −2(R + ∇∇f)."""
     import jax.numpy as jnp
 
-    from metricflow.flows.local import _pointwise
+    from metricflow.flows.torus import _pointwise
 
     gj = manifold.jets(jnp.asarray(g))
     fj = manifold.jets(jnp.asarray(f))

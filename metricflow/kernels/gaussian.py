@@ -101,3 +101,59 @@ def gaussian_ntk(x1, x2=None, *, arch: str = "cosnet", sigma_w: float = 1.0, A: 
         if h is not None:
             k = jnp.asarray(h(a))[:, None] * k * jnp.asarray(h(b))[None, :]
         return np.asarray(k, dtype=np.float64)
+
+
+# ----------------------------------------------------------------- the flow kernel
+from dataclasses import dataclass  # noqa: E402  (kept apart from the network functions above)
+
+from metricflow.kernels.base import Kernel  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Gaussian(Kernel):
+    """The semi-local kernel of width σ (eq. 2.30): the frozen NTK of the cos-net above,
+    a normalised Gaussian that tends to δ as σ → 0 (eq. 2.31). Applied
+
+    * on a torus: the periodised Gaussian by FFT, multiplier ``e^{−σ²|k|²/2}``
+      (:func:`metricflow.flows.semilocal.smear_fft`; integer frequencies, docs/ntk.md);
+    * on S²: the round heat kernel at time σ²/2, ``e^{−σ² l(l+1)/2}`` per degree l;
+    * on a :class:`~metricflow.manifolds.PointCloud`: ``(2πσ²)^{−k} e^{−d²/(2σ²)}`` of the FS
+      geodesic distance d (real dimension 2k) against ``dVol_FS``, in blocks of points,
+      each contribution written in the chart of the point where it is applied
+      (:mod:`metricflow.kernels.pointcloud`).
+    """
+
+    sigma: float
+
+    def __post_init__(self):
+        if not (isinstance(self.sigma, int | float | np.floating) and np.isfinite(self.sigma) and self.sigma > 0):
+            raise InvalidInputError("kernel", f"expected a finite positive width in gaussian:SIGMA, got {self.sigma!r}")
+        object.__setattr__(self, "sigma", float(self.sigma))
+
+    @property
+    def spec(self) -> str:
+        return f"gaussian:{self.sigma!r}"
+
+    def operator(self, manifold):
+        from metricflow.manifolds import PointCloud, Sphere, Torus
+
+        if isinstance(manifold, Torus):
+            from metricflow.flows.semilocal import smear_fft
+
+            return lambda V: smear_fft(manifold, V, self.sigma)
+        if isinstance(manifold, Sphere):
+            weights = np.exp(0.5 * self.sigma**2 * manifold.laplacian_eigenvalues)
+            return lambda v: manifold.synthesis(manifold.analysis(v) * weights)
+        if isinstance(manifold, PointCloud):
+            from metricflow.kernels.pointcloud import fs_gaussian_operator
+
+            return fs_gaussian_operator(manifold, self.sigma)
+        raise self.refuse(manifold, "the tori, sphere2 and point clouds")
+
+    def extend(self, manifold, values, targets):
+        """``Θ · values`` at new points ``targets`` (a :class:`~metricflow.cy.PointSet` of the
+        same hypersurface), in each target's own chart: the prediction of the trained
+        kernel machine at test points."""
+        from metricflow.kernels.pointcloud import fs_gaussian_extend
+
+        return fs_gaussian_extend(manifold, values, targets, self.sigma)
