@@ -125,8 +125,8 @@ def distances(ns, seed, poly, one_per_line, chart, outdir, as_json):
     from pathlib import Path
 
     from metricflow.cy import distances as dist
-    from metricflow.cy import plots
     from metricflow.io import write_json_atomic
+    from metricflow.plotting import cy as plots
 
     counts = _int_list(ns, "ns")
     pe = tuple(_int_list(chart, "chart", minimum=0)) if chart else None
@@ -165,9 +165,10 @@ def cluster(points, batch_size, clusters, match, heatmap_points, outdir, as_json
 
     import numpy as np
 
-    from metricflow.cy import clustering, plots, sampling
+    from metricflow.cy import clustering, sampling
     from metricflow.cy.distances import fs_distance_matrix
     from metricflow.io import save_npz_atomic, write_json_atomic
+    from metricflow.plotting import cy as plots
 
     ps = sampling.load(points)
     out = Path(outdir)

@@ -176,7 +176,7 @@ def convergence(arch, dim, widths, seeds, n_points, sigma_w, activation, depth, 
 def metric(dim, kind, ansatz, width, depth, n_points, method, seed, as_json):
     """Empirical metric-NTK Theta_IJ(x, x') of a gelu MLP metric ansatz on random points
     (the journal version's I, J x n x n layout) and its block spectra."""
-    from metricflow.kernels.showcase import metric_example
+    from metricflow.experiments.ntk import metric_example
 
     doc = metric_example(dim=dim, kind=kind, ansatz=ansatz, width=width, depth=depth,
                          n_points=n_points, method=method, seed=seed)

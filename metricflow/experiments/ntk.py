@@ -1,4 +1,4 @@
-"""The ``ntk`` showcase of ``metricflow demo`` and the example behind ``metricflow ntk metric``.
+"""The ``ntk`` showcase of ``metricflow demo`` and the experiment behind ``metricflow ntk metric``.
 
 - cos-net: analytic normalised Gaussian NTK (eqs. 2.35-2.37, corrected) against the
   empirical last-layer NTK at three widths, and the N^(-1/2) convergence slope;
@@ -17,9 +17,9 @@ import numpy as np
 
 from metricflow._x64 import x64
 from metricflow.errors import InvalidInputError
-from metricflow.io import save_figure_atomic
 from metricflow.kernels import metric as mk
 from metricflow.models.mlp import forward, init_params
+from metricflow.plotting.ntk import ntk_figure
 
 
 def fs_metric(x, dim: int):
@@ -127,11 +127,6 @@ def metric_example(*, dim: int = 3, kind: str = "hermitian", ansatz: str = "mult
 
 def showcase(outdir: Path) -> dict:
     """``metricflow demo`` section: cos-net kernel vs width, convergence, 9x9 metric-NTK."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from metricflow.kernels import gaussian
     from metricflow.kernels.convergence import convergence
     from metricflow.kernels.empirical import empirical_ntk
@@ -153,34 +148,9 @@ def showcase(outdir: Path) -> dict:
     conv = convergence("cosnet", dim=2, widths=[100, 1000, 10000], seeds=3)
     ex = metric_example(dim=3, kind="hermitian", ansatz="multiplicative", width=32, depth=3,
                         n_points=10)
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    ax = axes[0]
-    for width, c in curves.items():
-        ax.plot(xs[:, 0], c, lw=1, label=f"empirical N={width}")
-    ax.plot(xs[:, 0], exact, "k--", lw=2, label="analytic (2.35-2.37)")
-    ax.set_xlabel("x' (x = 0)")
-    ax.set_title(f"cos-net NTK, d=1, sigma_w={sw:g}")
-    ax.legend(fontsize=7)
-    ax = axes[1]
-    w = [r["width"] for r in conv["rows"]]
-    e = [r["rel_error"] for r in conv["rows"]]
-    ax.loglog(w, e, "o-", label=f"slope {conv['slope']:.3f}")
-    ax.loglog(w, e[0] * (np.array(w) / w[0]) ** -0.5, "k:", label="N^-1/2")
-    ax.set_xlabel("width N")
-    ax.set_ylabel("||Theta_N - Theta_bar|| / ||Theta_bar||")
-    ax.legend()
-    ax.set_title("finite width -> infinite width")
-    ax = axes[2]
-    norms = np.asarray(ex["block_norms"])
-    im = ax.imshow(np.log10(norms + 1e-300), cmap="viridis")
-    labels = ex["components"]
-    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
-    ax.set_yticks(range(len(labels)), labels, fontsize=7)
-    fig.colorbar(im, ax=ax, label="log10 ||Theta_IJ|| (10x10 block)")
-    ax.set_title("metric-NTK blocks, multiplicative CY ansatz")
-    fig.tight_layout()
     png = "ntk.png"
-    save_figure_atomic(fig, outdir / png, dpi=90)
+    ntk_figure(xs[:, 0], curves, exact, sw, conv["rows"], conv["slope"], ex["block_norms"], ex["components"],
+               outdir / png)
     summary = [
         f"cos-net d=1 sigma_w=2: A = {res.A} = {consts['A']:.6g} "
         f"(printed eq. 2.36 gives {float(res.printed_A):.6g}), sigma = {consts['sigma']:.6g}",

@@ -1,12 +1,14 @@
-"""Demo showcase of the symbolic layer: derive, compile, run (see ``metricflow demo``)."""
+"""The symbolic showcase of ``metricflow demo``: derive, compile, run; the Kerr and Berger metrics."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+import numpy as np
 import sympy as sp
 
+from metricflow.plotting.symbolic import berger_flow_plot
 from metricflow.symbolic.ansatz import ansatz_flow
 from metricflow.symbolic.functionals import perelman_flow
 from metricflow.symbolic.metric import Metric
@@ -53,7 +55,6 @@ def showcase(outdir: Path) -> dict:
     rhs = [res.equations[a].subs({a: A, b: B}), res.equations[b].subs({a: A, b: B})]
     data["berger_ode"] = {"da_dt": str(rhs[0]), "db_dt": str(rhs[1]), "preserved": res.preserved}
     fn = sp.lambdify((A, B), rhs, "numpy")
-    import numpy as np
     from scipy.integrate import solve_ivp
 
     sol = solve_ivp(lambda t, y: fn(*y), (0.0, 0.24), [1.0, 0.4], rtol=1e-9, atol=1e-12,
@@ -61,22 +62,7 @@ def showcase(outdir: Path) -> dict:
     ts = np.linspace(0, sol.t[-1], 200)
     ys = sol.sol(ts)
     data["berger_ode"]["final_ratio_b_over_a"] = float(ys[1, -1] / ys[0, -1])
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.2), dpi=120)
-    ax.plot(ts, ys[0], label="a(t)  (base S², σ1, σ2)")
-    ax.plot(ts, ys[1], label="b(t)  (Hopf fibre, σ3)")
-    ax.plot(ts, ys[1] / ys[0], "--", label="b/a")
-    ax.set_xlabel("t")
-    ax.set_title("Ricci flow of a Berger sphere (derived ODE)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    from metricflow.io import save_figure_atomic
-
-    save_figure_atomic(fig, outdir / "berger_ricci_flow.png")
+    berger_flow_plot(ts, ys[0], ys[1], Path(outdir) / "berger_ricci_flow.png")
     lines = [
         f"Perelman flow of exp(2u)(dx²+dy²) equals Ricci flow − L_∇f g: "
         f"{data['perelman_conformal_2d']['equals_ricci_flow_minus_lie_derivative']}",

@@ -15,7 +15,7 @@ def showcase(outdir: Path) -> dict:
 
     from metricflow.cy import cluster_report, nn_distance_scaling, sample, sigma
     from metricflow.cy.distances import fs_distance_matrix
-    from metricflow.cy.plots import heatmaps, nn_scaling_plot
+    from metricflow.plotting.cy import heatmaps, nn_scaling_plot
 
     outdir = Path(outdir)
     t0 = time.perf_counter()
