@@ -1,7 +1,8 @@
 """The package's shape, read from the source with ``ast`` (nothing is imported).
 
 - The library (every package but ``cli``, ``experiments`` and ``plotting``) imports none
-  of those three, nor matplotlib: presentation sits on top of the library, never inside.
+  of those three, nor matplotlib, and holds no ``*showcase*`` or ``*plots*`` module:
+  presentation sits on top of the library, never inside.
 - ``experiments`` and ``plotting`` do not import the CLI.
 - Every module has at most 600 lines.
 - ``metricflow.cy`` has no import cycle (function-level imports included).
@@ -27,6 +28,10 @@ KNOWN_PENDING: dict[tuple[str, str], str] = {
     ("matplotlib", "metricflow.flows.sphere"): "sphere plots move to plotting/ in the engine branch",
     ("matplotlib", "metricflow.flows.realization_showcase"): "flow showcases move to experiments/ in the engine branch",
     ("lines", "metricflow.flows.network"): "flows/network.py is split in the network branch",
+    ("showcase", "metricflow.flows.plots"): "flow plots move to plotting/ in the engine branch",
+    ("showcase", "metricflow.flows.showcase"): "flow showcases move to experiments/ in the engine branch",
+    ("showcase", "metricflow.flows.sphere_showcase"): "flow showcases move to experiments/ in the engine branch",
+    ("showcase", "metricflow.flows.realization_showcase"): "flow showcases move to experiments/ in the engine branch",
 }
 
 #: library modules that may import matplotlib, and why
@@ -81,6 +86,8 @@ def _offences() -> set[tuple[str, str]]:
                 found.add(("presentation", name))
             if name not in MATPLOTLIB_ALLOWED and any(_under(m, ("matplotlib",)) for m in imports):
                 found.add(("matplotlib", name))
+            if "showcase" in name.rsplit(".", 1)[-1] or "plots" in name.rsplit(".", 1)[-1]:
+                found.add(("showcase", name))
         elif not _under(name, ("metricflow.cli",)) and any(_under(m, ("metricflow.cli",)) for m in imports):
             found.add(("presentation", name))
         if len(path.read_text().splitlines()) > MAX_LINES:
@@ -108,11 +115,13 @@ def test_the_checker_sees_offences(tmp_path, monkeypatch):
     (pkg / "symbolic" / "bad.py").write_text("def f():\n    from metricflow.experiments import demo\n")
     (pkg / "symbolic" / "rel.py").write_text("from ..plotting import cy\n")
     (pkg / "symbolic" / "long.py").write_text("x = 1\n" * (MAX_LINES + 1))
+    (pkg / "symbolic" / "showcase.py").write_text("")
     (pkg / "experiments" / "ok.py").write_text("import matplotlib\nfrom metricflow.symbolic import bad\n")
     monkeypatch.setitem(globals(), "PACKAGE", pkg)
     assert _offences() == {("presentation", "metricflow.symbolic.bad"),
                            ("presentation", "metricflow.symbolic.rel"),
-                           ("lines", "metricflow.symbolic.long")}
+                           ("lines", "metricflow.symbolic.long"),
+                           ("showcase", "metricflow.symbolic.showcase")}
 
 
 def test_cy_has_no_import_cycle():
