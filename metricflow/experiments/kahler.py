@@ -13,9 +13,10 @@ from metricflow.symbolic.kahler import KahlerMetric
 from metricflow.symbolic.kahler_functionals import closed_form_checks, derive_potential_variation
 
 
-def showcase(outdir: Path) -> dict:
+def run() -> dict:
     """Fubini–Study CP² (B.1–B.3), exact checks of the derived variations (B.13, B.16–B.18), and
-    the Headrick–Nassar flow (B.21, sign corrected) against the printed sign on a flat torus (plot)."""
+    the Headrick–Nassar flow (B.21, sign corrected) against the printed sign on a flat torus:
+    plain data, with the energy and σ histories of both flows under ``"curves"``."""
     data: dict = {}
     fs = KahlerMetric("z1 z2", "log(1 + z1*conjugate(z1) + z2*conjugate(z2))")
     data["fubini_study_cp2"] = {
@@ -47,7 +48,6 @@ def showcase(outdir: Path) -> dict:
         "corrected_monotone": bool(np.all(np.diff(corrected["energy"]) < 0)),
         "printed_energy_first_last": [runs["printed −2(η−1)"]["energy"][0], runs["printed −2(η−1)"]["energy"][-1]],
         "printed_steps_before_leaving_cone_or_end": len(runs["printed −2(η−1)"]["energy"])}
-    hn_flow_plot(runs, dt, Path(outdir) / "kahler_hn_flow.png")
     tfd = data["torus_flow"]
     lines = [
         f"Fubini–Study CP²: R_ab̄ = 3 g_ab̄ exactly: {data['fubini_study_cp2']['ricci_form_equals_3g']}, R = {fs.scalar}",
@@ -62,6 +62,16 @@ def showcase(outdir: Path) -> dict:
         f"{tfd['printed_energy_first_last'][0]:.3e} → {tfd['printed_energy_first_last'][1]:.3e}",
     ]
     data["summary_lines"] = lines
+    data["curves"] = {"dt": dt, "runs": runs}
+    return data
+
+
+def showcase(outdir: Path) -> dict:
+    """The ``metricflow demo`` section: :func:`run`, the flow plot and a report."""
+    data = run()
+    curves = data.pop("curves")
+    hn_flow_plot(curves["runs"], curves["dt"], Path(outdir) / "kahler_hn_flow.png")
+    lines = data["summary_lines"]
     md = "\n".join(f"- {ln}" for ln in lines) + "\n\nDiscrepancies with Appendix B: docs/kahler.md.\n"
     return {"title": "Kähler geometry and Calabi–Yau functionals (Appendix B)", "markdown": md,
             "data": data, "plots": ["kahler_hn_flow.png"]}

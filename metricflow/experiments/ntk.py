@@ -125,15 +125,16 @@ def metric_example(*, dim: int = 3, kind: str = "hermitian", ansatz: str = "mult
     }
 
 
-def showcase(outdir: Path) -> dict:
-    """``metricflow demo`` section: cos-net kernel vs width, convergence, 9x9 metric-NTK."""
+def run() -> dict:
+    """Cos-net NTK (d = 1, σ_w = 2) against width, its N^(-1/2) convergence, and the 9 x 9
+    metric-NTK of a multiplicative CY ansatz: plain data (the demo's JSON), with the kernel
+    curves and block norms under ``"curves"``."""
     from metricflow.kernels import gaussian
     from metricflow.kernels.convergence import convergence
     from metricflow.kernels.empirical import empirical_ntk
     from metricflow.models.cosnet import cosnet
     from metricflow.symbolic import ntk as sym
 
-    outdir = Path(outdir)
     dim, sw = 1, 2.0
     res = sym.cosnet(dim, 2)
     consts = gaussian.constants("cosnet", dim, sw)
@@ -148,9 +149,6 @@ def showcase(outdir: Path) -> dict:
     conv = convergence("cosnet", dim=2, widths=[100, 1000, 10000], seeds=3)
     ex = metric_example(dim=3, kind="hermitian", ansatz="multiplicative", width=32, depth=3,
                         n_points=10)
-    png = "ntk.png"
-    ntk_figure(xs[:, 0], curves, exact, sw, conv["rows"], conv["slope"], ex["block_norms"], ex["components"],
-               outdir / png)
     summary = [
         f"cos-net d=1 sigma_w=2: A = {res.A} = {consts['A']:.6g} "
         f"(printed eq. 2.36 gives {float(res.printed_A):.6g}), sigma = {consts['sigma']:.6g}",
@@ -158,21 +156,32 @@ def showcase(outdir: Path) -> dict:
         f"multiplicative CY ansatz, 3x32 gelu MLP: metric-NTK {ex['shape']}, "
         f"|Theta - M Theta_phi M^T| = {ex['identity_max_abs_error']:.2e}",
     ]
+    return {"summary_lines": summary, "A": consts["A"], "sigma": consts["sigma"],
+            "slope": conv["slope"],
+            "rows": [{k: r[k] for k in ("width", "rel_error")} for r in conv["rows"]],
+            "metric_ntk_shape": ex["shape"],
+            "identity_max_abs_error": ex["identity_max_abs_error"],
+            "curves": {"x": xs[:, 0], "empirical": curves, "analytic": exact, "sigma_w": sw,
+                       "block_norms": ex["block_norms"], "components": ex["components"]}}
+
+
+def showcase(outdir: Path) -> dict:
+    """``metricflow demo`` section: :func:`run`, its three-panel figure and a report."""
+    data = run()
+    c = data.pop("curves")
+    png = "ntk.png"
+    ntk_figure(c["x"], c["empirical"], c["analytic"], c["sigma_w"], data["rows"], data["slope"],
+               c["block_norms"], c["components"], Path(outdir) / png)
     md = (
         "Cos-net frozen NTK with the corrected network and normalisation (docs/ntk.md): the "
         "empirical last-layer NTK approaches the normalised Gaussian as the width grows, with "
-        f"relative error falling like N^{conv['slope']:.2f}. Right: norms of the 81 10x10 "
+        f"relative error falling like N^{data['slope']:.2f}. Right: norms of the 81 10x10 "
         "blocks of the empirical metric-NTK Theta_IJ(x, x') of a multiplicative "
         "Calabi-Yau-style ansatz g = g_FS * (1 + H(phi)) (journal version's 9 x 9 x n x n "
         "layout): a shared network mixes components.\n\n"
-        + "\n".join(f"- {s}" for s in summary)
+        + "\n".join(f"- {s}" for s in data["summary_lines"])
     )
-    return {"title": "Metric neural tangent kernels", "markdown": md, "plots": [png],
-            "data": {"summary_lines": summary, "A": consts["A"], "sigma": consts["sigma"],
-                     "slope": conv["slope"],
-                     "rows": [{k: r[k] for k in ("width", "rel_error")} for r in conv["rows"]],
-                     "metric_ntk_shape": ex["shape"],
-                     "identity_max_abs_error": ex["identity_max_abs_error"]}}
+    return {"title": "Metric neural tangent kernels", "markdown": md, "plots": [png], "data": data}
 
 
-__all__ = ["fs_metric", "metric_example", "showcase"]
+__all__ = ["fs_metric", "metric_example", "run", "showcase"]
