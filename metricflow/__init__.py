@@ -11,7 +11,8 @@ The main entry points are attributes of the package, imported on first use (PEP 
   :class:`ComplexTorus`, :class:`PointCloud` (a Calabi–Yau point set);
 - kernels of the flow (eq. 2.12): :class:`Local`, :class:`Gaussian`, :class:`FrozenNTK`,
   :class:`Nearest`, and :func:`parse_kernel` for the CLI's ``--kernel`` strings;
-- sub-packages :mod:`metricflow.symbolic`, :mod:`metricflow.kernels`, :mod:`metricflow.cy`;
+- sub-packages :mod:`metricflow.symbolic`, :mod:`metricflow.kernels`, :mod:`metricflow.models`
+  (networks as ``(init, apply, kernel)``), :mod:`metricflow.cy`;
 - errors: :class:`MetricflowError`, :class:`InvalidInputError`, :class:`NumericalError`
   (:mod:`metricflow.errors`).
 
@@ -50,6 +51,7 @@ _LAZY: dict[str, str] = {
     "cy": "metricflow.cy",
     "symbolic": "metricflow.symbolic",
     "kernels": "metricflow.kernels",
+    "models": "metricflow.models",
     "errors": "metricflow.errors",
 }
 

@@ -24,10 +24,8 @@ MAX_LINES = 600
 #: (rule, module) -> the branch that removes the offence. Empty it as they merge.
 KNOWN_PENDING: dict[tuple[str, str], str] = {
     ("matplotlib", "metricflow.flows.plots"): "flow plots move to plotting/ in the engine branch",
-    ("matplotlib", "metricflow.flows.network"): "network plots move to plotting/ in the network branch",
     ("matplotlib", "metricflow.flows.sphere"): "sphere plots move to plotting/ in the engine branch",
     ("matplotlib", "metricflow.flows.realization_showcase"): "flow showcases move to experiments/ in the engine branch",
-    ("lines", "metricflow.flows.network"): "flows/network.py is split in the network branch",
     ("showcase", "metricflow.flows.plots"): "flow plots move to plotting/ in the engine branch",
     ("showcase", "metricflow.flows.showcase"): "flow showcases move to experiments/ in the engine branch",
     ("showcase", "metricflow.flows.sphere_showcase"): "flow showcases move to experiments/ in the engine branch",

@@ -23,6 +23,7 @@ HOMES = {
     "cy": ("metricflow.cy", None),
     "symbolic": ("metricflow.symbolic", None),
     "kernels": ("metricflow.kernels", None),
+    "models": ("metricflow.models", None),
     "errors": ("metricflow.errors", None),
 }
 
