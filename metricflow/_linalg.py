@@ -9,7 +9,8 @@ leave every pool thread waiting for a free one: the deadlock recorded in
 closed forms below are a few elementwise products: no custom call, no thread pool,
 faster, and differentiable by JAX. Larger d falls back to the library routine.
 
-Each function takes numpy or JAX arrays with the matrix in the last two axes.
+Each function takes numpy or JAX arrays with the matrix in the last two axes;
+:func:`namespace` is the one place that picks ``numpy`` or ``jax.numpy`` for an array.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def _namespace(a):
+def namespace(a):
+    """``jax.numpy`` for a JAX array (or tracer), ``numpy`` otherwise; JAX is imported only then."""
     if type(a).__module__.startswith("jax"):
         import jax.numpy as jnp
 
@@ -35,7 +37,7 @@ def _dim(a) -> int:
 
 def det(a):
     """``det a`` over the last two axes (closed form for d ≤ 3)."""
-    xp = _namespace(a)
+    xp = namespace(a)
     d = _dim(a)
     if d == 1:
         return a[..., 0, 0]
@@ -47,6 +49,27 @@ def det(a):
     return xp.linalg.det(a)
 
 
+def hermitian_det(a):
+    """The real ``det a`` of hermitian (or real symmetric) matrices over the last two axes.
+
+    Closed form for d ≤ 3 that reads the upper triangle and the real diagonal (``a_ba =
+    conj(a_ab)``), so the result is exactly real; the library routine above. ``|z|²`` is
+    written ``Re² + Im²`` (no square root). The pulled-back Fubini–Study metric of a
+    Calabi–Yau point (docs/cy.md, eq. B.10's det g) is the main user."""
+    xp = namespace(a)
+    d = _dim(a)
+    ab2 = lambda x: x.real**2 + x.imag**2  # noqa: E731
+    if d == 1:
+        return xp.array(xp.real(a[..., 0, 0]))  # a copy, not a view into a
+    if d == 2:
+        return a[..., 0, 0].real * a[..., 1, 1].real - ab2(a[..., 0, 1])
+    if d == 3:
+        p, e, i = a[..., 0, 0].real, a[..., 1, 1].real, a[..., 2, 2].real
+        b, c, f = a[..., 0, 1], a[..., 0, 2], a[..., 1, 2]
+        return p * e * i + 2 * (b * f * xp.conj(c)).real - p * ab2(f) - e * ab2(c) - i * ab2(b)
+    return xp.real(xp.linalg.det(a))
+
+
 def _cofactor_row0(a):
     return (a[..., 1, 1] * a[..., 2, 2] - a[..., 1, 2] * a[..., 2, 1],
             a[..., 1, 2] * a[..., 2, 0] - a[..., 1, 0] * a[..., 2, 2],
@@ -55,7 +78,7 @@ def _cofactor_row0(a):
 
 def inv(a):
     """``a⁻¹`` over the last two axes: the adjugate over the determinant for d ≤ 3."""
-    xp = _namespace(a)
+    xp = namespace(a)
     d = _dim(a)
     if d == 1:
         return 1.0 / a
@@ -87,7 +110,7 @@ def eigvalsh(a, sweeps: int = 5):
     elementwise over the batch. Jacobi converges quadratically (five sweeps reach
     round-off relative to the matrix norm, degenerate and nearly degenerate spectra
     included, where the closed-form cubic loses half the digits)."""
-    xp = _namespace(a)
+    xp = namespace(a)
     d = _dim(a)
     if d == 1:
         return a[..., 0, :]

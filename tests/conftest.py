@@ -1,4 +1,4 @@
-"""Shared test configuration: hypothesis profiles, and the ``kill_at`` fixture.
+"""Shared test configuration: hypothesis profiles, the CLI's JAX cache, and the ``kill_at`` fixture.
 
 Property tests run with no per-example deadline (sympy and JIT compilation
 times vary with machine load); ``HYPOTHESIS_PROFILE=thorough`` runs more examples.
@@ -8,9 +8,16 @@ A test whose examples are expensive never fixes its own count (that would overri
 ``@settings(max_examples=settings.default.max_examples * N // 25)`` runs N examples in
 the default profile (25) and 12 N in ``thorough`` (300).  ``settings.default`` is the
 profile loaded below, since pytest imports this file before any test module.
+
+The CLI's persistent JAX compilation cache is off in tests (``METRICFLOW_JAX_CACHE=off``
+unless set): every run compiles as on a clean machine, nothing is written to the user's
+cache folder, and in-process CLI calls do not switch the cache on for the test process.
+tests/test_cli_jax_cache.py turns it on explicitly where it is the subject.
 """
 
 import os
+
+os.environ.setdefault("METRICFLOW_JAX_CACHE", "off")
 
 import pytest
 from hypothesis import HealthCheck, settings

@@ -63,3 +63,36 @@ def test_larger_matrices_fall_back_and_bad_shapes_are_refused():
     np.testing.assert_allclose(la.eigvalsh(spd), np.linalg.eigvalsh(spd))
     with pytest.raises(InvalidInputError, match="square"):
         la.det(np.ones((4, 2, 3)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31), d=st.integers(1, 5))
+def test_hermitian_det_is_real_and_matches_lapack_in_numpy_and_jax(seed, d):
+    """The one small-matrix determinant of hermitian matrices (cy's pulled-back FS metrics):
+    real, equal to LAPACK's det to round-off (1e-13 of |a|^d: a handful of products of d
+    entries), the same through ``jax.numpy`` under jit, and ``namespace`` picks the module."""
+    import jax
+    import jax.numpy as jnp
+
+    from metricflow._x64 import x64
+
+    rng = np.random.default_rng(seed)
+    m = rng.normal(size=(16, d, d)) + 1j * rng.normal(size=(16, d, d))
+    h = m @ np.conj(np.swapaxes(m, -1, -2)) + 0.1 * np.eye(d)
+    want = np.linalg.det(h)
+    scale = np.max(np.abs(h)) ** d
+    got = la.hermitian_det(h)
+    assert got.dtype == np.float64 and la.namespace(h) is np
+    np.testing.assert_allclose(got, want.real, rtol=0, atol=1e-13 * scale)
+    with x64():
+        hj = jnp.asarray(h)
+        assert la.namespace(hj) is jnp
+        gj = np.asarray(jax.jit(la.hermitian_det)(hj))
+    np.testing.assert_allclose(gj, got, rtol=0, atol=1e-13 * scale)
+
+
+def test_hermitian_det_of_one_by_one_is_a_copy():
+    a = np.array([[[2.0 + 0j]], [[3.0 + 0j]]])
+    got = la.hermitian_det(a)
+    got[0] = 7.0
+    assert a[0, 0, 0] == 2.0

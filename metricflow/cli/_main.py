@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -19,6 +21,49 @@ COMMANDS: dict[str, str] = {
     "cy": "metricflow.cli.cy:cy",
     "ntk": "metricflow.cli.ntk:ntk",
 }
+
+
+#: the subcommands that may compile JAX programs: they get the persistent compilation cache
+JAX_COMMANDS = frozenset({"demo", "flow", "perelman-check", "cy", "ntk"})
+
+#: values of METRICFLOW_JAX_CACHE that turn the cache off
+CACHE_OFF = frozenset({"0", "off", "false", "no", "none"})
+
+
+def jax_cache_dir(environ=None) -> Path | None:
+    """The folder of JAX's persistent compilation cache for the CLI, or None when it is off.
+
+    ``METRICFLOW_JAX_CACHE=/path`` moves it, ``METRICFLOW_JAX_CACHE=0`` (or ``off``) turns it
+    off; by default it is ``$XDG_CACHE_HOME/metricflow/jax``, else ``~/.cache/metricflow/jax``."""
+    env = os.environ if environ is None else environ
+    value = env.get("METRICFLOW_JAX_CACHE", "").strip()
+    if value.lower() in CACHE_OFF:
+        return None
+    if value:
+        return Path(value).expanduser()
+    base = env.get("XDG_CACHE_HOME", "").strip()
+    root = Path(base).expanduser() if base else Path(env.get("HOME") or Path.home()) / ".cache"
+    return root / "metricflow" / "jax"
+
+
+def enable_jax_cache(environ=None) -> Path | None:
+    """Point JAX's persistent compilation cache at :func:`jax_cache_dir` for this process
+    and its children, before JAX is imported: a repeated short run then loads its compiled
+    programs instead of compiling them again (about 9 s of a 10 s ``flow run``).
+
+    It sets JAX's own environment variables (``JAX_COMPILATION_CACHE_DIR`` and the two
+    thresholds, lowered to cache every program: the small ones are most of a short run);
+    values already set by the user win. It imports nothing and changes nothing when JAX is
+    already imported (a Python session that calls :func:`main`) or when the cache is off.
+    Returns the folder in use, or None."""
+    env = os.environ if environ is None else environ
+    path = jax_cache_dir(env)
+    if path is None or "jax" in sys.modules:
+        return None
+    env.setdefault("JAX_COMPILATION_CACHE_DIR", str(path))
+    env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    env.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+    return Path(env["JAX_COMPILATION_CACHE_DIR"])
 
 
 class LazyGroup(click.Group):
@@ -40,11 +85,16 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="metricflow")
-def cli():
+@click.pass_context
+def cli(ctx):
     """metricflow: derive, compile and run neural-network metric flows.
 
-    Every command has --help; most have --json for machine-readable output.
+    Every command has --help; most have --json for machine-readable output. Commands that
+    compile JAX programs keep them in a per-user cache (~/.cache/metricflow/jax);
+    METRICFLOW_JAX_CACHE=/path moves it, METRICFLOW_JAX_CACHE=off turns it off.
     """
+    if ctx.invoked_subcommand in JAX_COMMANDS:
+        enable_jax_cache()
 
 
 def _option_name(ctx: click.Context, argument: str) -> str:

@@ -164,11 +164,11 @@ def distances(ns, seed, poly, one_per_line, chart, outdir, as_json):
 
     from metricflow.cli import _checks
     from metricflow.cy import distances as dist
-    from metricflow.cy import plots
     from metricflow.cy.hypersurface import hypersurface
     from metricflow.cy.sampling import _check_chart
     from metricflow.errors import InvalidInputError
     from metricflow.io import prepare_output_dir, write_json_atomic
+    from metricflow.plotting import cy as plots
 
     counts = _int_list(ns, "ns")
     _checks.integer(seed, "seed", 0, _checks.SEED_MAX - len(counts), "sample i uses seed + i")
@@ -216,10 +216,11 @@ def cluster(points, batch_size, clusters, match, heatmap_points, outdir, as_json
     import numpy as np
 
     from metricflow.cli import _checks
-    from metricflow.cy import clustering, plots, sampling
+    from metricflow.cy import clustering, sampling
     from metricflow.cy.distances import fs_distance_matrix
     from metricflow.errors import InvalidInputError
     from metricflow.io import prepare_output_dir, save_npz_atomic, write_json_atomic
+    from metricflow.plotting import cy as plots
 
     _checks.integer(batch_size, "batch_size", 2)
     _checks.integer(clusters, "clusters", 1, batch_size, "at most one cluster per point of a mini-batch")

@@ -273,8 +273,8 @@ def metric(dim, kind, ansatz, width, depth, n_points, method, seed, as_json):
     """Empirical metric-NTK Theta_IJ(x, x') of a gelu MLP metric ansatz on random points
     (the journal version's I, J x n x n layout) and its block spectra."""
     from metricflow.cli import _checks
+    from metricflow.experiments.ntk import metric_example
     from metricflow.kernels import metric as mk
-    from metricflow.kernels.showcase import metric_example
 
     _checks.integer(dim, "dim", 1)
     _checks.integer(width, "width", 1)

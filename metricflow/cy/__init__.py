@@ -12,6 +12,7 @@ nearest-neighbour search is a numba kernel (see docs/cy.md).
 0.4
 """
 
+from metricflow._linalg import hermitian_det
 from metricflow.cy.clustering import (
     adjusted_rand_index,
     average_linkage,
@@ -26,6 +27,7 @@ from metricflow.cy.distances import (
     nn_distance_scaling,
     projector_embedding,
 )
+from metricflow.cy.geometry import chart_transition, point_geometry, transform_metric
 from metricflow.cy.hypersurface import (
     BUILTINS,
     Hypersurface,
@@ -36,24 +38,15 @@ from metricflow.cy.hypersurface import (
     from_sympy,
     hypersurface,
 )
-from metricflow.cy.measures import eta, line_mean, metric_values, sigma
-from metricflow.cy.sampling import (
-    PointSet,
-    chart_transition,
-    in_chart,
-    load,
-    point_geometry,
-    sample,
-    sample_in_chart,
-    save,
-    transform_metric,
-)
+from metricflow.cy.measures import eta, metric_values, sigma
+from metricflow.cy.pointset import PointSet, in_chart, line_mean, load, save
+from metricflow.cy.sampling import sample, sample_in_chart
 
 __all__ = [
     "BUILTINS", "Hypersurface", "PointSet", "adjusted_rand_index", "average_linkage",
     "batched_clustering", "chart_transition", "cluster_report", "dwork", "eta", "fermat",
     "find_singular_point", "from_monomials", "from_sympy", "fs_distance", "fs_distance_matrix",
-    "full_clustering", "hypersurface", "in_chart", "line_mean", "load", "metric_values",
+    "full_clustering", "hermitian_det", "hypersurface", "in_chart", "line_mean", "load", "metric_values",
     "nearest_neighbours", "nn_distance_scaling", "point_geometry", "projector_embedding", "sample", "sample_in_chart",
     "save", "sigma", "transform_metric",
 ]

@@ -22,6 +22,8 @@ import functools
 import numpy as np
 
 from metricflow import _linalg as la
+from metricflow._x64 import x64
+from metricflow.cy.geometry import _chart_table, poly_and_gradient
 from metricflow.errors import NumericalError
 
 _MAX_ITER = 60
@@ -98,20 +100,6 @@ def _roots(jax, jnp, coef):
     return z.T, done
 
 
-def _hermitian_det(jnp, g):
-    k = g.shape[-1]
-    if k == 1:
-        return g[:, 0, 0].real
-    if k == 2:
-        return g[:, 0, 0].real * g[:, 1, 1].real - jnp.abs(g[:, 0, 1]) ** 2
-    if k == 3:
-        a, e, i = g[:, 0, 0].real, g[:, 1, 1].real, g[:, 2, 2].real
-        b, c, f = g[:, 0, 1], g[:, 0, 2], g[:, 1, 2]
-        ab2 = lambda x: x.real**2 + x.imag**2
-        return a * e * i + 2 * (b * f * jnp.conj(c)).real - a * ab2(f) - e * ab2(c) - i * ab2(b)
-    return la.det(g).real
-
-
 def _geometry(jnp, exponents, coefficients, table, z):
     """Patch, eliminated coordinate, |Omega|^2, dz_e/dx_a, FS pull-back, det, weights and
     the relative residual at points z (N, n+1) (as sampling.point_geometry, chart=None)."""
@@ -122,8 +110,6 @@ def _geometry(jnp, exponents, coefficients, table, z):
     is_p = cols == p[:, None]
     zp = jnp.take_along_axis(z, p[:, None], axis=1)
     z = jnp.where(is_p, 1.0 + 0.0j, z / zp)
-    from metricflow.cy.sampling import poly_and_gradient
-
     val, grad, absval = poly_and_gradient(jnp, exponents, coefficients, z.T)
     grad = grad.T
     ag = jnp.where(is_p, -1.0, grad.real**2 + grad.imag**2)
@@ -138,7 +124,7 @@ def _geometry(jnp, exponents, coefficients, table, z):
     g = dxe[:, :, None] * jnp.conj(dxe)[:, None, :] - u[:, :, None] * jnp.conj(u)[:, None, :]
     eye = jnp.eye(k, dtype=bool)[None]
     g = jnp.where(eye, g.real + 1.0, g) / norm2[:, None, None]
-    det = _hermitian_det(jnp, g)
+    det = la.hermitian_det(g)
     resid = jnp.abs(val) / jnp.where(absval > 0, absval, 1.0)
     return dict(points=z, patch=p.astype(jnp.int8), elim=e.astype(jnp.int8),
                 coords=coords.astype(jnp.int8), omega2=omega2, dxe=dxe, g_fs=g, det_g_fs=det,
@@ -151,8 +137,6 @@ def _compiled(key, exponents_bytes, shape, coefficients_bytes, what):
     "geometry": points -> geometry); jit itself caches one executable per shape."""
     import jax
     import jax.numpy as jnp
-
-    from metricflow.cy.sampling import _chart_table
 
     exponents = np.frombuffer(exponents_bytes, dtype=np.int64).reshape(shape)
     coefficients = np.frombuffer(coefficients_bytes, dtype=np.complex128)
@@ -204,8 +188,6 @@ def lines_geometry(X, a: np.ndarray, b: np.ndarray) -> dict:
     a + t b (L, n+1), in JAX, sharded over the devices when there are several."""
     import jax
 
-    from metricflow._x64 import x64
-
     L = a.shape[0]
     with x64():
         sharding, ndev = _mesh_sharding()
@@ -230,8 +212,6 @@ def lines_geometry(X, a: np.ndarray, b: np.ndarray) -> dict:
 def point_geometry(X, z: np.ndarray) -> dict:
     """sampling.point_geometry (best chart per point) of points z (N, n+1) in JAX."""
     import jax
-
-    from metricflow._x64 import x64
 
     z = np.asarray(z, dtype=np.complex128)
     N = z.shape[0]

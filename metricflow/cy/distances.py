@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from metricflow.cy.sampling import sample, sample_in_chart
 from metricflow.errors import InvalidInputError
 
 
@@ -233,8 +234,6 @@ def nn_distance_scaling(ns=(1000, 10000), seed: int = 0, poly="fermat-quintic",
     same N points then fill 1/20 of the quintic.
     """
     from scipy.stats import linregress
-
-    from metricflow.cy.sampling import sample, sample_in_chart
 
     ns = [int(n) for n in ns]
     if not ns or any(n < 2 for n in ns):

@@ -17,26 +17,12 @@ over groups of whole lines, which also propagates the error of kappa.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from metricflow._linalg import hermitian_det
+from metricflow.cy.pointset import PointSet, line_mean
 from metricflow.errors import InvalidInputError, NumericalError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from metricflow.cy.sampling import PointSet
-
-
-def line_mean(values: np.ndarray, line: np.ndarray) -> tuple[float, float]:
-    """Mean of ``values`` and its standard error with the points of a line as a cluster."""
-    v = np.asarray(values, dtype=float)
-    N = v.size
-    mean = float(v.mean())
-    _, inv = np.unique(line, return_inverse=True)
-    L = int(inv.max()) + 1
-    s = np.bincount(inv, weights=v - mean, minlength=L)
-    var = float(np.sum(s**2)) / N**2 * (L / max(L - 1, 1))
-    return mean, float(np.sqrt(var))
 
 
 def metric_values(ps: PointSet, metric) -> np.ndarray:
@@ -71,8 +57,6 @@ def sigma(ps: PointSet, metric: str | np.ndarray | Callable = "fs", groups: int 
     Returns a dict with ``sigma``, ``sigma_stderr``, ``kappa`` (B.10, of this metric),
     ``volume`` (int det g, Monte Carlo) and ``volume_omega`` (int |Omega|^2).
     """
-    from metricflow.cy.sampling import hermitian_det
-
     g = metric_values(ps, metric)
     det = ps.det_g_fs if (isinstance(metric, str) and metric == "fs") else hermitian_det(g)
     if not np.all(np.isfinite(det)):
@@ -106,10 +90,11 @@ def sigma(ps: PointSet, metric: str | np.ndarray | Callable = "fs", groups: int 
 
 def eta(ps: PointSet, metric="fs", kappa: float | None = None) -> np.ndarray:
     """eta = det g / (kappa |Omega|^2) at each point (B.11); kappa from the sample by default."""
-    from metricflow.cy.sampling import hermitian_det
-
     det = hermitian_det(metric_values(ps, metric))
     r = det / ps.det_g_fs
     if kappa is None:
         kappa = r.sum() / ps.weights.sum()
     return r / (kappa * ps.weights)
+
+
+__all__ = ["eta", "line_mean", "metric_values", "sigma"]

@@ -23,13 +23,13 @@ from metricflow.io import write_json_atomic, write_text_atomic
 
 #: name -> "module:function" of each showcase, in report order.
 SHOWCASES: dict[str, str] = {
-    "symbolic": "metricflow.symbolic.showcase:showcase",
+    "symbolic": "metricflow.experiments.symbolic:showcase",
     "flows": "metricflow.experiments.flows:torus_showcase",
     "sphere": "metricflow.experiments.flows:sphere_showcase",
     "perelman": "metricflow.experiments.flows:perelman_showcase",
-    "cy": "metricflow.cy.showcase:showcase",
-    "ntk": "metricflow.kernels.showcase:showcase",
-    "kahler": "metricflow.symbolic.kahler_showcase:showcase",
+    "cy": "metricflow.experiments.cy:showcase",
+    "ntk": "metricflow.experiments.ntk:showcase",
+    "kahler": "metricflow.experiments.kahler:showcase",
 }
 
 

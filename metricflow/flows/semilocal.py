@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from metricflow._linalg import namespace as _namespace
 from metricflow.errors import InvalidInputError
-from metricflow.manifolds.torus import Torus, _namespace
+from metricflow.manifolds.torus import Torus
 
 
 def _check_sigma(sigma: float) -> None:

@@ -1,6 +1,9 @@
 """Numerical neural tangent kernels (JAX): analytic infinite-width kernels, empirical
 metric-NTKs of JAX models, metric ansaetze, spectra, and finite-width convergence.
 
+- :mod:`metricflow.kernels.base` -- the abstract flow :class:`Kernel` (Θ of eq. 2.12 applied on a
+  manifold), :class:`Local` (eq. 2.31) and :func:`parse_kernel`, the one parser of ``--kernel``;
+  :class:`Gaussian` (eq. 2.30), :class:`FrozenNTK` (kernels.frozen), :class:`Nearest` (kernels.nearest).
 - :mod:`metricflow.kernels.gaussian` -- cos-net / Gauss-net Gaussian frozen NTKs (2.27-2.37).
 - :mod:`metricflow.kernels.mlp` -- NNGP/NTK of ReLU/erf/gelu fully connected networks.
 - :mod:`metricflow.kernels.empirical` -- empirical NTK (2.7): Jacobian contraction and
@@ -21,6 +24,9 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
+    # the flow kernels Θ of eq. (2.12): one class each, and the one parser of --kernel strings
+    "Kernel": "base", "Local": "base", "parse_kernel": "base",
+    "Gaussian": "gaussian", "FrozenNTK": "frozen", "Nearest": "nearest",
     "gaussian_ntk": "gaussian", "constants": "gaussian",
     "mlp_kernels": "mlp",
     "empirical_ntk": "empirical", "ntk_vector_product": "empirical", "rescale": "empirical",

@@ -30,6 +30,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
+from metricflow._linalg import namespace as _namespace
 from metricflow.errors import InvalidInputError
 from metricflow.manifolds.base import Manifold
 
@@ -359,11 +360,3 @@ def stereographic_inverse(points, chart: str):
     if sign is None:
         raise InvalidInputError("chart", f"expected 'north' or 'south', got {chart!r}")
     return points[..., :2] / (1 + sign * points[..., 2:3])
-
-
-def _namespace(x):
-    if type(x).__module__.startswith("jax"):
-        import jax.numpy as jnp
-
-        return jnp
-    return np

@@ -13,6 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
+from metricflow._linalg import namespace as _namespace
 from metricflow.errors import InvalidInputError
 from metricflow.manifolds.base import Manifold
 
@@ -138,11 +139,3 @@ class Torus(Manifold):
         """``∫ density d^dx`` over the torus (trapezoid = spectral for periodic fields)."""
         xp = _namespace(density)
         return xp.sum(density, axis=tuple(range(self.dim))) * self.cell_volume
-
-
-def _namespace(x):
-    if type(x).__module__.startswith("jax"):
-        import jax.numpy as jnp
-
-        return jnp
-    return np

@@ -12,7 +12,7 @@ With ``J^n/n! = det g d^{2n}x`` (B.2) and ``μ_CY = |Ω|² d^{2n}x``:
 The variation ``δE = ∫ E_φ δφ d^{2n}x`` is the Euler operator in the jets of u
 (``δφ = δu``), computed exactly in :mod:`metricflow.symbolic._algebra`; each is
 checked against a closed form exactly (tests) and against finite differences of
-the discretised functional on a flat torus (:mod:`metricflow.symbolic.kahler_numerics`).
+the discretised functional on a flat torus (:mod:`metricflow.flows.kahler`).
 
 Flows are reported on the potential, ``∂_t φ = v``:
 

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from metricflow._x64 import x64
 from metricflow.errors import InvalidInputError
+from metricflow.experiments.ntk import metric_example
 from metricflow.kernels import metric as mk
 from metricflow.kernels import mlp
-from metricflow.kernels.showcase import metric_example
 from metricflow.models.mlp import forward, init_params
 
 

@@ -6,7 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from metricflow._x64 import x64
 from metricflow.errors import InvalidInputError
+from metricflow.flows.kahler import TorusFunctional
+from metricflow.manifolds.complex_torus import ComplexTorus
+from metricflow.symbolic.codegen_potential import compile_potential_kernel
 from metricflow.symbolic.functionals import euler_operator
 from metricflow.symbolic.kahler_functionals import (
     b16_euler,
@@ -14,7 +18,6 @@ from metricflow.symbolic.kahler_functionals import (
     derive_potential_variation,
     ultralocal_closed_form,
 )
-from metricflow.symbolic.kahler_numerics import FlatTorus, TorusFunctional, compile_potential_kernel
 
 NAMES = ["calabi", "hn-ultralocal", "hn-entropy", "hn-two-derivative", "einstein-hilbert-cy", "perelman-eta"]
 
@@ -94,7 +97,7 @@ def test_unknown_functional():
 # ---------------------------------------------------------------------------- numerical
 @pytest.fixture(scope="module")
 def torus():
-    return FlatTorus(1, 32)
+    return ComplexTorus(1, 32)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -116,7 +119,7 @@ def test_variation_matches_finite_differences_on_the_torus(name, torus):
 
 def test_ultralocal_variation_on_a_four_torus():
     """Complex dimension 2 (T⁴, N = 8, non-diagonal g0): same check, tolerance 1e-6."""
-    T = FlatTorus(2, 8, g0=[[1.0, 0.2 + 0.1j], [0.2 - 0.1j, 1.5]])
+    T = ComplexTorus(2, 8, g0=[[1.0, 0.2 + 0.1j], [0.2 - 0.1j, 1.5]])
     tf = TorusFunctional(derive_potential_variation("hn-ultralocal", 2), T)
     phi, psi = T.random_phi(3, 0.2, kmax=1), T.random_phi(4, 0.2, kmax=1)
     fd, pair = float(tf.directional_fd(phi, psi)), float(tf.pairing(phi, psi))
@@ -168,7 +171,7 @@ def test_stationary_point_is_eta_constant(torus):
         v = np.asarray(tf.velocity(zero, "paper"))
         assert float(np.max(v) - np.min(v)) < 1e-12
         assert float(np.max(np.abs(tf.euler(zero)))) < 1e-12
-    T16 = FlatTorus(1, 16)
+    T16 = ComplexTorus(1, 16)
     tf = TorusFunctional(derive_potential_variation("hn-ultralocal", 1), T16)
     phi = T16.random_phi(5, 0.4)
     energies, sigmas = [], []
@@ -209,11 +212,13 @@ def test_kernels_numba_equal_jax_and_read_only_second_and_higher_jets(torus):
     assert all(sum(a) >= 2 for a in kj.alphas)
     phi = torus.random_phi(9, 0.3)
     jets = {k: np.asarray(x).ravel() for k, x in torus.jets(phi, kj.alphas).items()}
-    a, b = np.asarray(kj(jets, 1.0)), kn(jets, 1.0)
+    with x64():  # the JAX kernel computes in JAX's current precision
+        a = np.asarray(kj(jets, 1.0))
+    b = kn(jets, 1.0)
     assert np.max(np.abs(a - b)) <= 1e-12 * np.max(np.abs(a))
 
 
-_TORUS = FlatTorus(1, 32)
+_TORUS = ComplexTorus(1, 32)
 _TF = {name: TorusFunctional(derive_potential_variation(name, 1), _TORUS)
        for name in ("hn-ultralocal", "hn-entropy", "hn-two-derivative", "calabi")}
 

@@ -1,4 +1,4 @@
-"""The ``ntk`` showcase of ``metricflow demo`` and the example behind ``metricflow ntk metric``.
+"""The ``ntk`` showcase of ``metricflow demo`` and the experiment behind ``metricflow ntk metric``.
 
 - cos-net: analytic normalised Gaussian NTK (eqs. 2.35-2.37, corrected) against the
   empirical last-layer NTK at three widths, and the N^(-1/2) convergence slope;
@@ -17,9 +17,9 @@ import numpy as np
 
 from metricflow._x64 import x64
 from metricflow.errors import InvalidInputError
-from metricflow.io import save_figure_atomic
 from metricflow.kernels import metric as mk
 from metricflow.models.mlp import forward, init_params
+from metricflow.plotting.ntk import ntk_figure
 
 
 def fs_metric(x, dim: int):
@@ -125,20 +125,16 @@ def metric_example(*, dim: int = 3, kind: str = "hermitian", ansatz: str = "mult
     }
 
 
-def showcase(outdir: Path) -> dict:
-    """``metricflow demo`` section: cos-net kernel vs width, convergence, 9x9 metric-NTK."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def run() -> dict:
+    """Cos-net NTK (d = 1, σ_w = 2) against width, its N^(-1/2) convergence, and the 9 x 9
+    metric-NTK of a multiplicative CY ansatz: plain data (the demo's JSON), with the kernel
+    curves and block norms under ``"curves"``."""
     from metricflow.kernels import gaussian
     from metricflow.kernels.convergence import convergence
     from metricflow.kernels.empirical import empirical_ntk
     from metricflow.models.cosnet import cosnet
     from metricflow.symbolic import ntk as sym
 
-    outdir = Path(outdir)
     dim, sw = 1, 2.0
     res = sym.cosnet(dim, 2)
     consts = gaussian.constants("cosnet", dim, sw)
@@ -153,34 +149,6 @@ def showcase(outdir: Path) -> dict:
     conv = convergence("cosnet", dim=2, widths=[100, 1000, 10000], seeds=3)
     ex = metric_example(dim=3, kind="hermitian", ansatz="multiplicative", width=32, depth=3,
                         n_points=10)
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    ax = axes[0]
-    for width, c in curves.items():
-        ax.plot(xs[:, 0], c, lw=1, label=f"empirical N={width}")
-    ax.plot(xs[:, 0], exact, "k--", lw=2, label="analytic (2.35-2.37)")
-    ax.set_xlabel("x' (x = 0)")
-    ax.set_title(f"cos-net NTK, d=1, sigma_w={sw:g}")
-    ax.legend(fontsize=7)
-    ax = axes[1]
-    w = [r["width"] for r in conv["rows"]]
-    e = [r["rel_error"] for r in conv["rows"]]
-    ax.loglog(w, e, "o-", label=f"slope {conv['slope']:.3f}")
-    ax.loglog(w, e[0] * (np.array(w) / w[0]) ** -0.5, "k:", label="N^-1/2")
-    ax.set_xlabel("width N")
-    ax.set_ylabel("||Theta_N - Theta_bar|| / ||Theta_bar||")
-    ax.legend()
-    ax.set_title("finite width -> infinite width")
-    ax = axes[2]
-    norms = np.asarray(ex["block_norms"])
-    im = ax.imshow(np.log10(norms + 1e-300), cmap="viridis")
-    labels = ex["components"]
-    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
-    ax.set_yticks(range(len(labels)), labels, fontsize=7)
-    fig.colorbar(im, ax=ax, label="log10 ||Theta_IJ|| (10x10 block)")
-    ax.set_title("metric-NTK blocks, multiplicative CY ansatz")
-    fig.tight_layout()
-    png = "ntk.png"
-    save_figure_atomic(fig, outdir / png, dpi=90)
     summary = [
         f"cos-net d=1 sigma_w=2: A = {res.A} = {consts['A']:.6g} "
         f"(printed eq. 2.36 gives {float(res.printed_A):.6g}), sigma = {consts['sigma']:.6g}",
@@ -188,21 +156,32 @@ def showcase(outdir: Path) -> dict:
         f"multiplicative CY ansatz, 3x32 gelu MLP: metric-NTK {ex['shape']}, "
         f"|Theta - M Theta_phi M^T| = {ex['identity_max_abs_error']:.2e}",
     ]
+    return {"summary_lines": summary, "A": consts["A"], "sigma": consts["sigma"],
+            "slope": conv["slope"],
+            "rows": [{k: r[k] for k in ("width", "rel_error")} for r in conv["rows"]],
+            "metric_ntk_shape": ex["shape"],
+            "identity_max_abs_error": ex["identity_max_abs_error"],
+            "curves": {"x": xs[:, 0], "empirical": curves, "analytic": exact, "sigma_w": sw,
+                       "block_norms": ex["block_norms"], "components": ex["components"]}}
+
+
+def showcase(outdir: Path) -> dict:
+    """``metricflow demo`` section: :func:`run`, its three-panel figure and a report."""
+    data = run()
+    c = data.pop("curves")
+    png = "ntk.png"
+    ntk_figure(c["x"], c["empirical"], c["analytic"], c["sigma_w"], data["rows"], data["slope"],
+               c["block_norms"], c["components"], Path(outdir) / png)
     md = (
         "Cos-net frozen NTK with the corrected network and normalisation (docs/ntk.md): the "
         "empirical last-layer NTK approaches the normalised Gaussian as the width grows, with "
-        f"relative error falling like N^{conv['slope']:.2f}. Right: norms of the 81 10x10 "
+        f"relative error falling like N^{data['slope']:.2f}. Right: norms of the 81 10x10 "
         "blocks of the empirical metric-NTK Theta_IJ(x, x') of a multiplicative "
         "Calabi-Yau-style ansatz g = g_FS * (1 + H(phi)) (journal version's 9 x 9 x n x n "
         "layout): a shared network mixes components.\n\n"
-        + "\n".join(f"- {s}" for s in summary)
+        + "\n".join(f"- {s}" for s in data["summary_lines"])
     )
-    return {"title": "Metric neural tangent kernels", "markdown": md, "plots": [png],
-            "data": {"summary_lines": summary, "A": consts["A"], "sigma": consts["sigma"],
-                     "slope": conv["slope"],
-                     "rows": [{k: r[k] for k in ("width", "rel_error")} for r in conv["rows"]],
-                     "metric_ntk_shape": ex["shape"],
-                     "identity_max_abs_error": ex["identity_max_abs_error"]}}
+    return {"title": "Metric neural tangent kernels", "markdown": md, "plots": [png], "data": data}
 
 
-__all__ = ["fs_metric", "metric_example", "showcase"]
+__all__ = ["fs_metric", "metric_example", "run", "showcase"]

@@ -1,12 +1,14 @@
-"""Demo showcase of the symbolic layer: derive, compile, run (see ``metricflow demo``)."""
+"""The symbolic showcase of ``metricflow demo``: derive, compile, run; the Kerr and Berger metrics."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+import numpy as np
 import sympy as sp
 
+from metricflow.plotting.symbolic import berger_flow_plot
 from metricflow.symbolic.ansatz import ansatz_flow
 from metricflow.symbolic.functionals import perelman_flow
 from metricflow.symbolic.metric import Metric
@@ -21,9 +23,10 @@ BERGER = ("theta phi psi",
           "[0,b(t)**2*cos(theta),b(t)**2]]")
 
 
-def showcase(outdir: Path) -> dict:
-    """Perelman flow of a conformal 2D metric, Ricci of the round S³, Kerr, and a Berger-sphere
-    Ricci flow integrated from its derived ODE (plot)."""
+def run() -> dict:
+    """Perelman flow (eq. 2.40) of a conformal 2D metric, Ricci of the round S³, Kerr, and a
+    Berger-sphere Ricci flow (eq. 2.39) integrated from its derived ODE: plain data, with the
+    Berger curves under ``"curves"`` (``t``, ``a``, ``b``)."""
     data: dict = {}
     # 1. Perelman flow (eq. 2.40) of a conformal metric with an arbitrary dilaton
     g = Metric("x y", "[[exp(2*u(x,y)),0],[0,exp(2*u(x,y))]]", fields=["f(x,y)"])
@@ -53,7 +56,6 @@ def showcase(outdir: Path) -> dict:
     rhs = [res.equations[a].subs({a: A, b: B}), res.equations[b].subs({a: A, b: B})]
     data["berger_ode"] = {"da_dt": str(rhs[0]), "db_dt": str(rhs[1]), "preserved": res.preserved}
     fn = sp.lambdify((A, B), rhs, "numpy")
-    import numpy as np
     from scipy.integrate import solve_ivp
 
     sol = solve_ivp(lambda t, y: fn(*y), (0.0, 0.24), [1.0, 0.4], rtol=1e-9, atol=1e-12,
@@ -61,22 +63,6 @@ def showcase(outdir: Path) -> dict:
     ts = np.linspace(0, sol.t[-1], 200)
     ys = sol.sol(ts)
     data["berger_ode"]["final_ratio_b_over_a"] = float(ys[1, -1] / ys[0, -1])
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.2), dpi=120)
-    ax.plot(ts, ys[0], label="a(t)  (base S², σ1, σ2)")
-    ax.plot(ts, ys[1], label="b(t)  (Hopf fibre, σ3)")
-    ax.plot(ts, ys[1] / ys[0], "--", label="b/a")
-    ax.set_xlabel("t")
-    ax.set_title("Ricci flow of a Berger sphere (derived ODE)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    from metricflow.io import save_figure_atomic
-
-    save_figure_atomic(fig, outdir / "berger_ricci_flow.png")
     lines = [
         f"Perelman flow of exp(2u)(dx²+dy²) equals Ricci flow − L_∇f g: "
         f"{data['perelman_conformal_2d']['equals_ricci_flow_minus_lie_derivative']}",
@@ -85,6 +71,16 @@ def showcase(outdir: Path) -> dict:
         f"Berger sphere Ricci flow: da/dt = {rhs[0]}, db/dt = {rhs[1]}",
     ]
     data["summary_lines"] = lines
+    data["curves"] = {"t": ts, "a": ys[0], "b": ys[1]}
+    return data
+
+
+def showcase(outdir: Path) -> dict:
+    """The ``metricflow demo`` section: :func:`run`, the Berger plot and a report."""
+    data = run()
+    curves = data.pop("curves")
+    berger_flow_plot(curves["t"], curves["a"], curves["b"], Path(outdir) / "berger_ricci_flow.png")
+    lines = data["summary_lines"]
     md = "\n".join(f"- {ln}" for ln in lines) + (
         "\n\nPerelman flow (eq. 2.40), dg/dt for g = exp(2u)(dx²+dy²):\n\n```\n"
         + "\n".join(str(row) for row in data["perelman_conformal_2d"]["flow"]) + "\n```\n")

@@ -1,4 +1,4 @@
-"""Figures: the three distance heat maps (Figure 2) and nearest-neighbour distance
+"""Calabi-Yau figures: the three distance heat maps (Figure 2) and nearest-neighbour distance
 against the number of points (Figure 3 right).  Matplotlib with the Agg backend."""
 
 from __future__ import annotations
@@ -8,21 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from metricflow.io import save_figure_atomic
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from metricflow.plotting._mpl import pyplot
 
 
 def heatmaps(D: np.ndarray, labels_batched: np.ndarray, labels_full: np.ndarray | None,
              path: str | Path, title: str = "") -> Path:
     """Distance matrix unordered, ordered by batched clusters, ordered by full clusters."""
-    plt = _plt()
+    plt = pyplot()
     panels = [("no clustering", np.arange(len(D))),
               ("batched clustering (3.3)", np.argsort(labels_batched, kind="stable"))]
     if labels_full is not None:
@@ -43,7 +35,7 @@ def heatmaps(D: np.ndarray, labels_batched: np.ndarray, labels_full: np.ndarray 
 def nn_scaling_plot(result: dict, path: str | Path) -> Path:
     """Mean, min, max nearest-neighbour distance vs N (log-log) with the fitted and
     the printed (3.6) power laws."""
-    plt = _plt()
+    plt = pyplot()
     rows = result["rows"]
     n = np.array([r["n"] for r in rows], dtype=float)
     fig, ax = plt.subplots(figsize=(5.5, 4))
