@@ -6,7 +6,8 @@ functional) -> FlowSystem`` for the flow ``name`` (``functional`` is the resolve
 :func:`flow_system` looks the flow up along the manifold's MRO and refuses an unknown
 combination, listing what that manifold offers. Builders live in the manifold's flow
 module (:mod:`metricflow.flows.torus`, :mod:`~metricflow.flows.sphere`,
-:mod:`~metricflow.flows.pointcloud`), imported here on first use.
+:mod:`~metricflow.flows.pointcloud`, :mod:`~metricflow.flows.kahler` for the complex torus),
+imported here on first use.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ _BUILDERS: dict[tuple[type, str], Callable] = {}
 _RESOLVERS: dict[tuple[type, str], Callable] = {}
 
 #: the modules whose import registers the built-in flow systems
-MODULES = ("metricflow.flows.torus", "metricflow.flows.sphere", "metricflow.flows.pointcloud")
+MODULES = ("metricflow.flows.torus", "metricflow.flows.sphere", "metricflow.flows.pointcloud",
+           "metricflow.flows.kahler")
 
 
 def register(manifold_class: type, name: str, resolve: Callable | None = None):

@@ -110,7 +110,16 @@ def curvature_field(manifold: Torus, g) -> np.ndarray:
     from metricflow._x64 import x64
 
     with x64():
-        return np.asarray(scalar_curvature(manifold, jnp.asarray(g)))
+        return np.asarray(_scalar_jit()(manifold, jnp.asarray(g)))
+
+
+@cache
+def _scalar_jit():
+    """``scalar_curvature`` as one compiled program (eagerly it dispatches and compiles op by
+    op at every call, which the CLI's persistent compilation cache cannot keep)."""
+    import jax
+
+    return jax.jit(scalar_curvature, static_argnums=0)
 
 
 # --------------------------------------------------------------------------- flow systems
