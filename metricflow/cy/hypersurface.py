@@ -179,18 +179,18 @@ def from_monomials(exponents, coefficients, name: str = "custom", spec: str = ""
 
 
 def from_sympy(text: str, check_smooth: bool = True) -> Hypersurface:
-    """Hypersurface from a sympy expression in the variables z0, z1, ..., zn.
+    """Hypersurface from a polynomial in the variables z0, z1, ..., zn (a string read by
+    the expression grammar of :mod:`metricflow.symbolic.grammar`, ``I`` the imaginary
+    unit, or a sympy expression).
 
     Variables are ordered by their index; any other symbol is an error (give
     parameters numerically, e.g. ``psi`` as a number).
     """
     import sympy
 
-    try:
-        expr = sympy.sympify(text, locals={"I": sympy.I})
-    except (sympy.SympifyError, SyntaxError, TypeError) as exc:
-        raise InvalidInputError("poly", f"cannot parse {text!r} as a sympy expression: {exc}") \
-            from exc
+    from metricflow.symbolic.parsing import parse_scalar
+
+    expr = parse_scalar(text, (), "poly", allow_complex=True)
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
     bad = [s.name for s in symbols if not re.fullmatch(r"z\d+", s.name)]
     if bad:

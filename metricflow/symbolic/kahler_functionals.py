@@ -222,8 +222,7 @@ def ultralocal(F: str | sp.Expr, name: str | None = None) -> KahlerFunctional:
     The paper's (corrected) flow is ``∂_tφ = F'(η)`` (B.21)."""
     from metricflow.symbolic.parsing import parse_scalar
 
-    expr = parse_scalar(F, (), "F") if isinstance(F, str) else sp.sympify(F)
-    expr = expr.xreplace({sp.Symbol("eta"): ETA})
+    expr = parse_scalar(F, (), "F").xreplace({sp.Symbol("eta"): ETA})
     if expr.free_symbols - {ETA}:
         raise InvalidInputError("F", f"F must be a function of eta only, got {F!r}")
     d1, d2 = sp.diff(expr, ETA), sp.diff(expr, ETA, 2)
