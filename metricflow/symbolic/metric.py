@@ -86,7 +86,7 @@ class Metric(ExactMetricBase):
     # ------------------------------------------------------------------ algebra
     def _build(self, extra: Sequence[sp.Expr] = ()) -> None:
         self._fields = list(self._fields) + [e for e in extra if e not in self._fields]
-        self.A = DifferentialAlgebra(self.coords, list(self.matrix) + self._fields)
+        self.A = DifferentialAlgebra(self.coords, list(self.matrix) + self._fields, compress_constants=True)
         A = self.A
         self._g = [[A.element(self.matrix[i, j]) for j in range(self.n)] for i in range(self.n)]
         self._cache: dict = {}
