@@ -38,7 +38,7 @@ from sympy.polys.fields import FracField
 from sympy.polys.orderings import lex
 
 from metricflow.errors import UnsupportedExpressionError
-from metricflow.symbolic._atoms import check_power, exp_factors, normalize_expr
+from metricflow.symbolic._atoms import check_expansion, check_power, exp_factors, normalize_expr
 from metricflow.symbolic._constants import compress, map_element
 
 
@@ -314,7 +314,9 @@ class DifferentialAlgebra:
             base, ex = e.args
             if ex.is_Integer:
                 b = self._convert(base)
-                return b ** check_power(ex, e)
+                n = check_power(ex, e)
+                check_expansion(max(len(b.numer.terms()), len(b.denom.terms())), n, e)
+                return b**n
             if ex.is_Rational:
                 r = self._gen_elem[self._by_expr[sp.Pow(base, sp.Rational(1, ex.q))]]
                 return r ** check_power(ex.p, e)

@@ -12,6 +12,8 @@ docs/reliability.md) and multiple angles up to :data:`MAX_ANGLE_MULTIPLE`.
 
 from __future__ import annotations
 
+import math
+
 import sympy as sp
 
 from metricflow.errors import UnsupportedExpressionError
@@ -69,6 +71,21 @@ def check_power(n, what) -> int:
         raise UnsupportedExpressionError(
             "expression", f"{what}: the power {n} exceeds the limit {LIMITS.max_exponent}")
     return n
+
+
+#: Largest number of terms an integer power ``(a + b + …)**n`` may expand to (the bound
+#: ``C(n + t - 1, t - 1)`` for t terms).
+MAX_EXPANDED_TERMS = 10**6
+
+
+def check_expansion(terms: int, n: int, what) -> None:
+    """Refuse ``p**n`` for a polynomial p of ``terms`` terms whose expansion may exceed
+    :data:`MAX_EXPANDED_TERMS` terms (computed before expanding)."""
+    n = abs(n)
+    if terms > 1 and n > 1 and math.comb(n + terms - 1, terms - 1) > MAX_EXPANDED_TERMS:
+        raise UnsupportedExpressionError(
+            "expression", f"{what}: expanding it may give {math.comb(n + terms - 1, terms - 1):.3g} terms; "
+            f"at most {MAX_EXPANDED_TERMS:.0e} are accepted")
 
 
 def exp_factors(arg: sp.Expr) -> list[tuple]:

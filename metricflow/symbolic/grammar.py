@@ -30,6 +30,7 @@ from __future__ import annotations
 import ast
 import math
 import unicodedata
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -64,7 +65,7 @@ class Limits:
     """
 
     max_length: int = 10_000
-    max_nodes: int = 5_000
+    max_nodes: int = 10_000
     max_depth: int = 60
     max_exponent: int = 1_000
     max_digits: int = 100
@@ -113,12 +114,14 @@ def parse_text(text: str, argument: str, names: Mapping[str, sp.Expr] | None = N
     # parsing; _Source maps columns and tokens back to what the user typed
     src = _Source(source)
     try:
-        tree = ast.parse(src.text, mode="eval")
+        with warnings.catch_warnings():  # "invalid decimal literal" and friends: refused below or harmless
+            warnings.simplefilter("ignore")
+            tree = ast.parse(src.text, mode="eval")
     except SyntaxError as exc:
         raise InvalidInputError(argument, _syntax_message(src, exc)) from None
     except (ValueError, MemoryError, RecursionError):
-        raise InvalidInputError(argument, f"the expression nests too deeply (at most {limits.max_depth} "
-                                "levels are accepted)") from None
+        raise InvalidInputError(argument, "the expression nests too deeply for Python's parser (a chain "
+                                "of more than about 2000 terms counts as nesting); split it") from None
     count = 0
     for _ in ast.walk(tree):
         count += 1
@@ -182,10 +185,10 @@ class _Builder:
         self.as_function: dict[str, ast.AST] = {}
 
     # ------------------------------------------------------------------ errors
-    def _column(self, node: ast.AST) -> str:
+    def _column(self, node: ast.AST, at_operator: bool = False) -> str:
         lineno, offset = getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
         col = self.src.column(lineno, offset)
-        if isinstance(node, ast.BinOp):  # the operator's position
+        if at_operator:  # the position of a BinOp's operator
             lineno = node.left.end_lineno
             col = self.src.column(lineno, node.left.end_col_offset)
             line = self.src.line(lineno)
@@ -197,9 +200,9 @@ class _Builder:
         seg = " ".join(self.src.segment(node).split()) or type(node).__name__
         return seg if len(seg) <= 40 else seg[:39] + "…"
 
-    def refuse(self, node: ast.AST, reason: str, token: str | None = None):
+    def refuse(self, node: ast.AST, reason: str, token: str | None = None, at_operator: bool = False):
         tok = self._token(node) if token is None else token
-        raise InvalidInputError(self.argument, f"{tok!r} at {self._column(node)}: {reason}")
+        raise InvalidInputError(self.argument, f"{tok!r} at {self._column(node, at_operator)}: {reason}")
 
     # ------------------------------------------------------------------ entry points
     def scalar(self, node: ast.AST) -> sp.Expr:
@@ -251,6 +254,9 @@ class _Builder:
             return self.call(node, depth)
         if isinstance(node, (ast.List, ast.Tuple)):
             self.refuse(node, "a list is only allowed as the rows of a matrix")
+        if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.value, (
+                ast.Call, ast.Attribute, ast.Subscript)):
+            self.expr(node.value, depth + 1)  # report the innermost offence first: __import__ in __import__('os').system
         self.refuse(node, f"{_describe(node)} is not allowed; expressions use numbers, names, "
                     "+ - * / ** ^, parentheses and calls such as sin(x)")
 
@@ -294,7 +300,7 @@ class _Builder:
     def binop(self, node: ast.BinOp, depth: int) -> sp.Expr:
         op = type(node.op)
         if op not in _BINOPS:
-            self.refuse(node, "only + - * / ** ^ are allowed", token=self._op_token(node))
+            self.refuse(node, "only + - * / ** ^ are allowed", token=self._op_token(node), at_operator=True)
         if op in (ast.Pow, ast.BitXor):
             base = self.expr(node.left, depth + 1)
             exponent = self.expr(node.right, depth + 1)
@@ -336,6 +342,8 @@ class _Builder:
 
     def call(self, node: ast.Call, depth: int) -> sp.Expr:
         if not isinstance(node.func, ast.Name):
+            if isinstance(node.func, (ast.Attribute, ast.Subscript, ast.Call)):
+                self.expr(node.func, depth + 1)  # refuses the innermost offence
             self.refuse(node.func, "only functions called by name are allowed, e.g. sin(x) or u(x, y)")
         name = node.func.id
         if "__" in name:

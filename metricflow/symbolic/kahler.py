@@ -216,7 +216,10 @@ class KahlerMetric(ExactMetricBase):
             self._conj_potential = cc.conjugate(self.potential)
         except UnsupportedExpressionError as exc:
             raise InvalidInputError("potential", exc.message) from None
-        self._build()
+        try:
+            self._build()
+        except UnsupportedExpressionError as exc:  # name the argument the user gave
+            raise UnsupportedExpressionError("potential", exc.message) from None
         A = self.A
         # Hermitian: conj(g_{ab̄}) = ∂̄_a ∂_b conj(K) must equal g_{bā}
         Kc = A.element(self._conj_potential)

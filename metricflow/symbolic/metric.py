@@ -13,7 +13,7 @@ from functools import cached_property
 
 import sympy as sp
 
-from metricflow.errors import InvalidInputError
+from metricflow.errors import InvalidInputError, UnsupportedExpressionError
 from metricflow.symbolic import _formulas as F
 from metricflow.symbolic._algebra import DifferentialAlgebra
 from metricflow.symbolic._exact import ExactMetricBase
@@ -73,7 +73,10 @@ class Metric(ExactMetricBase):
         self.matrix = sp.ImmutableMatrix(m)
         self.lorentzian = lorentzian
         self._fields = [parse_scalar(f, self.coords, "fields", params=self.params) for f in fields]
-        self._build()
+        try:
+            self._build()
+        except UnsupportedExpressionError as exc:  # name the argument the user gave
+            raise UnsupportedExpressionError("metric", exc.message) from None
         for i in range(n):
             for j in range(i + 1, n):
                 if not self.A.is_zero(self._g[i][j] - self._g[j][i]):
