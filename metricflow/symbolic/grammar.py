@@ -256,7 +256,7 @@ class _Builder:
             self.refuse(node, "a list is only allowed as the rows of a matrix")
         if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.value, (
                 ast.Call, ast.Attribute, ast.Subscript)):
-            self.expr(node.value, depth + 1)  # report the innermost offence first: __import__ in __import__('os').system
+            self.expr(node.value, depth + 1)  # the innermost offence first: __import__ in __import__('os').x
         self.refuse(node, f"{_describe(node)} is not allowed; expressions use numbers, names, "
                     "+ - * / ** ^, parentheses and calls such as sin(x)")
 

@@ -175,8 +175,10 @@ TOKENS = ["x", "y", "z0", "z1", "sin", "exp", "u", "E", "I", "pi", "Q", "__impor
 expressions = st.recursive(
     st.sampled_from(["x", "y", "z0", "2", "pi", "E", "I", "u(x, y)", "1e308", "0.5"]),
     lambda inner: st.one_of(
-        st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "**", "^"]), inner).map(lambda t: f"({t[0]}){t[1]}({t[2]})"),
-        st.tuples(st.sampled_from(["sin", "exp", "log", "sqrt", "conjugate", "f"]), inner).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "**", "^"]), inner).map(
+            lambda t: f"({t[0]}){t[1]}({t[2]})"),
+        st.tuples(st.sampled_from(["sin", "exp", "log", "sqrt", "conjugate", "f"]), inner).map(
+            lambda t: f"{t[0]}({t[1]})"),
         inner.map(lambda s: f"-({s})")),
     max_leaves=8)
 fragments = st.one_of(
