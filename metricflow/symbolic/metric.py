@@ -187,7 +187,8 @@ class Metric(ExactMetricBase):
 
     def laplacian(self, f) -> sp.Expr:
         """``Δf = g^{ij}∇_i∇_j f``."""
-        return self._out(F.trace(self.A, self.ginv_el, self.hessian_el(f)))
+        H = self.hessian_el(f)  # first: converting f may rebuild the algebra
+        return self._out(F.trace(self.A, self.ginv_el, H))
 
     def grad_norm_sq(self, f) -> sp.Expr:
         """``|∇f|² = g^{ij} ∂_i f ∂_j f``."""
