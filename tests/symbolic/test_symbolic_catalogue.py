@@ -9,19 +9,8 @@ import sympy as sp
 
 from metricflow.symbolic import Metric
 from metricflow.symbolic._algebra import DifferentialAlgebra
+from metricflow.symbolic.catalogue import KERR_NEWMAN, REISSNER_NORDSTROM
 from metricflow.symbolic.parsing import parse_coords, parse_matrix
-
-SIGMA = "(r**2 + a**2*cos(theta)**2)"
-DELTA = "(r**2 - 2*G*M*r/c**2 + a**2 + G*Q**2/(4*pi*epsilon0*c**4))"
-#: Kerr–Newman in Boyer–Lindquist coordinates, SI units, signature (-+++):
-#: ds² = -(Δ/Σ)(c dt - a sin²θ dφ)² + (sin²θ/Σ)((r² + a²) dφ - a c dt)² + (Σ/Δ) dr² + Σ dθ².
-KERR_NEWMAN = (
-    f"[[-c**2*({DELTA} - a**2*sin(theta)**2)/{SIGMA}, 0, 0, a*c*sin(theta)**2*({DELTA} - r**2 - a**2)/{SIGMA}],"
-    f" [0, {SIGMA}/{DELTA}, 0, 0], [0, 0, {SIGMA}, 0],"
-    f" [a*c*sin(theta)**2*({DELTA} - r**2 - a**2)/{SIGMA}, 0, 0,"
-    f"  sin(theta)**2*((r**2 + a**2)**2 - {DELTA}*a**2*sin(theta)**2)/{SIGMA}]]")
-F_RN = "(1 - 2*G*M/(c**2*r) + G*Q**2/(4*pi*epsilon0*c**4*r**2))"
-REISSNER_NORDSTROM = f"[[-c**2*{F_RN},0,0,0],[0,1/{F_RN},0,0],[0,0,r**2,0],[0,0,0,r**2*sin(theta)**2]]"
 
 
 def textbook_ricci(coords, g):
