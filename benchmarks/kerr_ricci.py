@@ -27,10 +27,9 @@ from metricflow.symbolic.catalogue import KERR, KERR_NEWMAN, REISSNER_NORDSTROM 
 
 TEXTBOOK = r'''  # noqa: UP031 (a script template)
 import sympy as sp, time
-from sympy.parsing.sympy_parser import parse_expr
+from metricflow.symbolic.parsing import parse_matrix
 t, r, th, ph = sp.symbols("t r theta phi")
-M, a = sp.symbols("M a")
-g = sp.Matrix(parse_expr(%r, local_dict={"t": t, "r": r, "theta": th, "phi": ph, "M": M, "a": a}))
+g = parse_matrix(%r, (t, r, th, ph))
 X = [t, r, th, ph]
 t0 = time.perf_counter()
 ginv = sp.simplify(g.inv())

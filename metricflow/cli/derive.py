@@ -223,7 +223,7 @@ def kahler(coords, potential, omega, as_json, latex):
     scalar R = g^ab̄ R_ab̄, and the Kähler–Ricci flow (B.4).
 
     JSON keys: coords, potential, metric and ricci_form (rows a, columns b̄, in coordinate
-    order; strings that sympy.sympify parses, conjugates written conjugate(z)), scalar,
+    order; strings in sympy syntax, conjugates written conjugate(z)), scalar,
     det, kahler_form ((i/2) g_ab̄, B.2), kahler_ricci_flow (dg_ab̄/dt = -R_ab̄),
     positivity (proven | sampled | unchecked), riemannian_scalar (4R) and, with
     --omega, eta (with the constant kappa). Conventions: docs/kahler.md.

@@ -247,8 +247,10 @@ def gradient_flow(name: str, metric: Metric, dilaton=None, *, normalization=2,
         ascent = name == "perelman"
     sign = 1 if ascent else -1
     gen_matrix = var.lowered_matrix()
+    if dilaton is not None:
+        dilaton = parse_scalar(dilaton, metric.coords, "dilaton", params=metric.params)
     fields = [dilaton] if dilaton is not None else []
-    target = Metric(metric.coords, metric.matrix, lorentzian=metric.lorentzian, fields=fields)
+    target = Metric(metric.coords, metric.matrix, lorentzian=metric.lorentzian, fields=fields, params=metric.params)
     out = sp.Matrix(metric.n, metric.n, lambda i, j: 0)
     for i in range(metric.n):
         for j in range(i, metric.n):
