@@ -120,3 +120,9 @@ def test_any_metric_text_exits_0_or_2_with_one_line(text):
     assert "Traceback" not in err and not SENTINEL.exists()
     if code == 2:
         assert err.count("\n") == 1 and ("--metric:" in err or "--coords" in err or "Error" in err), err
+
+
+@pytest.mark.parametrize("metric, flag", [("[[1,0],[0,sin(x)**2]]", ["--lorentzian"]), ("[[-1,0],[0,1]]", [])])
+def test_a_volume_density_of_the_wrong_signature_is_refused(metric, flag):
+    err = assert_refused(["derive", "curvature", "--coords", "x y", "--metric", metric, *flag], "--lorentzian")
+    assert "det g" in err

@@ -129,9 +129,19 @@ class Metric(ExactMetricBase):
 
     @cached_property
     def volume_density(self) -> sp.Expr:
-        """``√|det g|``: dV = volume_density d^n x (``√(−det g)`` if lorentzian)."""
+        """``√|det g|``: dV = volume_density d^n x (``√(−det g)`` if lorentzian).
+
+        Raises InvalidInputError (argument ``lorentzian``) when the sign of ``det g`` provably
+        contradicts the flag (``det g ≥ 0`` with ``lorentzian``, ``det g ≤ 0`` without), instead
+        of returning an imaginary density."""
         d = self.det
-        return sp.sqrt(-d if self.lorentzian else d)
+        signed = -d if self.lorentzian else d
+        if signed.is_nonpositive:
+            raise InvalidInputError(
+                "lorentzian", f"det g = {d} is {'non-negative' if self.lorentzian else 'non-positive'}: "
+                + ("the metric is not Lorentzian; drop --lorentzian" if self.lorentzian
+                   else "a Lorentzian metric needs --lorentzian (lorentzian=True)"))
+        return sp.sqrt(signed)
 
     @property
     def inverse(self) -> sp.ImmutableMatrix:
