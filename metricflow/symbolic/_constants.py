@@ -66,6 +66,8 @@ class ConstantLattice:
 def compress(A, exprs) -> None:
     """Switch the algebra ``A`` (built with every parameter a generator) to the compressed
     generators when that removes some; ``A`` keeps the uncompressed copy for conversion."""
+    from metricflow.symbolic._algebra import Generator  # _algebra imports this module
+
     lattice = plan(A, exprs)
     if lattice is None:
         return
@@ -76,7 +78,7 @@ def compress(A, exprs) -> None:
     A.gens = [dataclasses.replace(raw.gens[i]) for i in keep]
     A._by_expr = {key: new_index[i] for key, i in raw._by_expr.items() if i in new_index}
     for j in range(len(lattice.basis)):
-        A._add(type(raw.gens[0])(sp.Dummy(f"k{j}"), lattice.monomial(raw, j), "const"), key=("lattice", j))
+        A._add(Generator(sp.Dummy(f"k{j}"), lattice.monomial(raw, j), "const"), key=("lattice", j))
     for g in A.gens:  # partners of sin/cos pairs are indices
         if g.partner is not None:
             g.partner = new_index[g.partner]
