@@ -10,7 +10,8 @@ from metricflow.cli._main import library_errors
 
 COORDS_HELP = 'Coordinate names separated by spaces or commas, e.g. "theta phi".'
 METRIC_HELP = ('Metric components as a list of rows, e.g. "[[1,0],[0,sin(theta)**2]]". '
-               "Undefined functions of the coordinates (u(x,y)) and parameters are allowed.")
+               "Undefined functions of the coordinates (u(x,y)) and parameters are allowed; the text is "
+               "read by the expression grammar, never evaluated (docs/reliability.md).")
 
 
 def _fmt(expr, latex: bool) -> str:

@@ -28,6 +28,7 @@ argument, the column and the offending token.  The sizes are bounded by :class:`
 from __future__ import annotations
 
 import ast
+import keyword
 import math
 import unicodedata
 import warnings
@@ -83,19 +84,13 @@ def check_name(name: str, argument: str, what: str = "name") -> str:
     if not isinstance(name, str):
         raise InvalidInputError(argument, f"{name!r} is not a valid {what}")
     norm = unicodedata.normalize("NFKC", name)
-    if not norm.isidentifier() or _is_keyword(norm):
+    if not norm.isidentifier() or keyword.iskeyword(norm):
         raise InvalidInputError(argument, f"{name!r} is not a valid {what} (expected an identifier such as x or theta)")
     if "__" in norm:
         raise InvalidInputError(argument, f"{name!r} is not a valid {what}: names containing '__' are reserved")
     if norm in FUNCTIONS:
         raise InvalidInputError(argument, f"{name!r} is not a valid {what}: it is the function {norm}()")
     return norm
-
-
-def _is_keyword(name: str) -> bool:
-    import keyword
-
-    return keyword.iskeyword(name)
 
 
 def parse_text(text: str, argument: str, names: Mapping[str, sp.Expr] | None = None, *,
@@ -119,7 +114,9 @@ def parse_text(text: str, argument: str, names: Mapping[str, sp.Expr] | None = N
             tree = ast.parse(src.text, mode="eval")
     except SyntaxError as exc:
         raise InvalidInputError(argument, _syntax_message(src, exc)) from None
-    except (ValueError, MemoryError, RecursionError):
+    except ValueError as exc:  # a null byte (Python 3.11)
+        raise InvalidInputError(argument, f"cannot parse: {exc}") from None
+    except (MemoryError, RecursionError):
         raise InvalidInputError(argument, "the expression nests too deeply for Python's parser (a chain "
                                 "of more than about 2000 terms counts as nesting); split it") from None
     count = 0
