@@ -7,8 +7,6 @@ import io
 import json
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 import sympy as sp
@@ -17,8 +15,14 @@ from hypothesis import strategies as st
 
 from metricflow.cli import main
 
-SENTINEL = Path(tempfile.mkdtemp(prefix="metricflow-cli-grammar-")) / "pwned"
-CALL = f"__import__('os').system('touch {SENTINEL}')"
+SENTINEL = "SENTINEL_DIR"  # replaced by a fresh directory (the `sentinel` fixture)
+CALL = f"__import__('os').system('touch {SENTINEL}/pwned')"
+
+
+@pytest.fixture(scope="module")
+def sentinel(tmp_path_factory):
+    """A directory where an executed payload would create ``pwned`` (and points would go)."""
+    return tmp_path_factory.mktemp("cli-grammar")
 
 
 def run(args):
@@ -33,12 +37,12 @@ def run(args):
     return code, out.getvalue(), err.getvalue()
 
 
-def assert_refused(args, option):
-    code, _, err = run(args)
+def assert_refused(args, option, sentinel):
+    code, _, err = run([a.replace(SENTINEL, str(sentinel)) for a in args])
     assert code == 2, err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert f"{option}:" in err, err
-    assert not SENTINEL.exists()
+    assert not (sentinel / "pwned").exists()
     return err
 
 
@@ -59,13 +63,13 @@ CASES = [
     (["ntk", "cosnet", "--sigma-w", CALL], "--sigma-w"),
     (["ntk", "gaussnet", "--sigma-w", "1", "--sigma-b", f"1+0*{CALL}"], "--sigma-b"),
     (["cy", "sample", "--n", "10", "--poly", f"z0**3+z1**3+z2**3+0*{CALL}", "--out",
-      str(SENTINEL.parent / "points.npz")], "--poly"),
+      f"{SENTINEL}/points.npz"], "--poly"),
 ]
 
 
 @pytest.mark.parametrize("args, option", CASES, ids=[c[1] + ":" + c[0][1] for c in CASES])
-def test_code_in_any_option_is_refused_and_never_runs(args, option):
-    assert_refused(args, option)
+def test_code_in_any_option_is_refused_and_never_runs(args, option, sentinel):
+    assert_refused(args, option, sentinel)
 
 
 @pytest.mark.parametrize("args, option, needle", [
@@ -81,10 +85,10 @@ def test_code_in_any_option_is_refused_and_never_runs(args, option):
     (["ntk", "cosnet", "--sigma-w", "-sqrt(2)"], "--sigma-w", "positive"),
     (["ntk", "cosnet", "--sigma-w", "1/0"], "--sigma-w", "infinite"),
     (["cy", "sample", "--n", "10", "--poly", "(z0+z1+z2+z3+z4)**200", "--out",
-      str(SENTINEL.parent / "points.npz")], "--poly", "monomials"),
+      f"{SENTINEL}/points.npz"], "--poly", "monomials"),
 ])
-def test_careless_input_is_refused_quickly(args, option, needle):
-    assert needle in assert_refused(args, option)
+def test_careless_input_is_refused_quickly(args, option, needle, sentinel):
+    assert needle in assert_refused(args, option, sentinel)
 
 
 def test_a_coordinate_named_like_a_constant_is_a_coordinate():
@@ -105,24 +109,26 @@ def test_the_issue_example_in_a_real_process(tmp_path):
 
 fragments = st.one_of(
     st.lists(st.sampled_from(["x", "y", "(", ")", "[", "]", ",", "+", "*", "**", ".", "__class__", "lambda", ":",
-                              "__import__", "'os'", "sin", "9", "0", "E", "I", " ", "^", "[[1,0],[0,", "]]"]),
+                              "__import__", "'os'", "sin", "9", "0", "E", "I", " ", "^", "[[1,0],[0,", "]]", CALL]),
              max_size=25).map("".join),
     st.text(max_size=40),
     st.sampled_from(["[[1,0],[0,1]].__class__", "[[x,0],[0,y]][0]", "[[1,0],[0,(lambda: 1)()]]",
-                     "[[exp(x),0],[0,exp(y)]]", "[[1,0],[0,x**2]]"]),
+                     "[[exp(x),0],[0,exp(y)]]", "[[1,0],[0,x**2]]", f"[[1+0*{CALL},0],[0,1]]",
+                     f"[[1,0],[0,(lambda: {CALL})()]]"]),
 )
 
 
 @given(text=fragments)
-def test_any_metric_text_exits_0_or_2_with_one_line(text):
-    code, _, err = run(["derive", "ricci", "--coords", "x y", "--metric", text])
+def test_any_metric_text_exits_0_or_2_with_one_line(text, sentinel):
+    code, _, err = run(["derive", "ricci", "--coords", "x y", "--metric", text.replace(SENTINEL, str(sentinel))])
     assert code in (0, 2), err
-    assert "Traceback" not in err and not SENTINEL.exists()
+    assert "Traceback" not in err and not (sentinel / "pwned").exists()
     if code == 2:
         assert err.count("\n") == 1 and ("--metric:" in err or "--coords" in err or "Error" in err), err
 
 
 @pytest.mark.parametrize("metric, flag", [("[[1,0],[0,sin(x)**2]]", ["--lorentzian"]), ("[[-1,0],[0,1]]", [])])
-def test_a_volume_density_of_the_wrong_signature_is_refused(metric, flag):
-    err = assert_refused(["derive", "curvature", "--coords", "x y", "--metric", metric, *flag], "--lorentzian")
+def test_a_volume_density_of_the_wrong_signature_is_refused(metric, flag, sentinel):
+    err = assert_refused(["derive", "curvature", "--coords", "x y", "--metric", metric, *flag], "--lorentzian",
+                         sentinel)
     assert "det g" in err

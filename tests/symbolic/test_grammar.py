@@ -1,10 +1,6 @@
 """The expression grammar (docs/reliability.md): what it reads, what it refuses, and that it
 never executes anything -- unit tests and hypothesis properties over every parser."""
 
-import os
-import tempfile
-from pathlib import Path
-
 import pytest
 import sympy as sp
 from hypothesis import given
@@ -149,8 +145,7 @@ def test_every_listed_function_is_callable():
 
 
 # ------------------------------------------------------------------ hostile input, every parser
-SENTINEL_DIR = Path(tempfile.mkdtemp(prefix="metricflow-grammar-"))
-SENTINEL = SENTINEL_DIR / "pwned"
+SENTINEL = "SENTINEL_PATH"  # replaced by a file path in a fresh directory (the `sentinel` fixture)
 PAYLOADS = [
     f"__import__('os').system('touch {SENTINEL}')",
     f"open('{SENTINEL}', 'w')",
@@ -211,23 +206,29 @@ PARSERS = {
 }
 
 
+@pytest.fixture(scope="module")
+def sentinel(tmp_path_factory):
+    """A path that any executed payload would create."""
+    return tmp_path_factory.mktemp("grammar") / "pwned"
+
+
 @pytest.mark.parametrize("parser", sorted(PARSERS))
 @given(text=fragments)
-def test_hostile_text_never_executes_and_only_raises_invalid_input(parser, text):
+def test_hostile_text_never_executes_and_only_raises_invalid_input(parser, text, sentinel):
+    text = text.replace(SENTINEL, str(sentinel))
     try:
         PARSERS[parser](text)
     except InvalidInputError as exc:
         assert "\n" not in str(exc)
-    assert not SENTINEL.exists(), f"{text!r} created the sentinel file"
-    assert "PWNED" not in os.environ
+    assert not sentinel.exists(), f"{text!r} created the sentinel file"
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
-def test_known_payloads_are_refused_by_every_parser(payload):
+def test_known_payloads_are_refused_by_every_parser(payload, sentinel):
     for name, parse in PARSERS.items():
         with pytest.raises(InvalidInputError):
-            parse(payload)
-        assert not SENTINEL.exists(), name
+            parse(payload.replace(SENTINEL, str(sentinel)))
+        assert not sentinel.exists(), name
 
 
 # ------------------------------------------------------------------ round trip against a reference construction
