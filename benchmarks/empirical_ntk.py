@@ -34,18 +34,18 @@ def child(args) -> dict:
     import numpy as np
 
     from metricflow._x64 import x64
-    from metricflow.kernels import mlp
     from metricflow.kernels.empirical import empirical_ntk
+    from metricflow.models.mlp import forward, init_params
 
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with x64():
-        params = mlp.mlp_init(jax.random.PRNGKey(0), args.d_in, args.width, args.depth,
-                              args.outputs, jnp.float64)
+        params = init_params(jax.random.PRNGKey(0), args.d_in, args.width, args.depth,
+                             args.outputs, jnp.float64)
         x = np.asarray(jax.random.normal(jax.random.PRNGKey(1), (args.points, args.d_in),
                                          jnp.float64))
 
     def f(p, xx):
-        return mlp.mlp_apply(p, xx, activation="gelu")
+        return forward(p, xx, activation="gelu")
 
     kw = {"method": args.method, "block_size": args.block_size, "chunk": args.chunk}
     t0 = time.perf_counter()

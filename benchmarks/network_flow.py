@@ -31,7 +31,8 @@ def main():
     ap.add_argument("--json-out", default=None, help="also write the JSON here (atomically)")
     args = ap.parse_args()
     info = machine()
-    from metricflow.flows.network import plot_experiment, tracking_experiment
+    from metricflow.experiments.network import tracking_experiment
+    from metricflow.plotting.network import plot_experiment
 
     results = {"machine": info, "experiments": []}
     for dim in [int(x) for x in args.dims.split(",")]:

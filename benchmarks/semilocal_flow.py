@@ -35,8 +35,8 @@ def measure(n, args) -> dict:
     import jax.numpy as jnp
     import numpy as np
 
-    from metricflow.flows.local import initial_metric, ricci_velocity
     from metricflow.flows.semilocal import smear_blocked, smear_dense, smear_fft
+    from metricflow.flows.torus import initial_metric, ricci_velocity
     from metricflow.manifolds import Torus
 
     T = Torus(2, n)

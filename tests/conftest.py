@@ -2,6 +2,12 @@
 
 Property tests run with no per-example deadline (sympy and JIT compilation
 times vary with machine load); ``HYPOTHESIS_PROFILE=thorough`` runs more examples.
+
+A test whose examples are expensive never fixes its own count (that would override the
+``thorough`` profile); it scales the active profile's count instead:
+``@settings(max_examples=settings.default.max_examples * N // 25)`` runs N examples in
+the default profile (25) and 12 N in ``thorough`` (300).  ``settings.default`` is the
+profile loaded below, since pytest imports this file before any test module.
 """
 
 import os

@@ -31,14 +31,19 @@ def test_sample_sigma_cluster(tmp_path, capsys):
     assert f.exists()
     doc = json.loads(ok(["cy", "sigma", "--points", str(f), "--metric", "fs", "--json"], capsys))
     assert {"sigma", "sigma_stderr"} <= set(doc)
-    assert 0.2 < doc["sigma"] < 0.6 and doc["sigma_stderr"] > 0
+    assert doc["sigma_stderr"] > 0  # sigma itself is pinned in test_cy_measures.py
+    assert abs(doc["sigma"] - 0.37318) < 5 * np.hypot(doc["sigma_stderr"], 0.00045)
     out = tmp_path / "cl"
+    out.mkdir()
+    (out / ".labels.npz.k1ll3d_x.tmp").write_bytes(b"partial")  # left by a killed run
+    (out / "notes.txt").write_text("mine")
     ok(["cy", "cluster", "--points", str(f), "--batch-size", "150", "--clusters", "6",
         "--out", str(out)], capsys)
     labels = np.load(out / "labels.npz")["labels"]
     assert labels.shape == (600,) and set(labels.tolist()) <= set(range(6))
     assert (out / "heatmaps.png").stat().st_size > 1000
     assert json.loads((out / "cluster.json").read_text())["clusters"] == 6
+    assert sorted(p.name for p in out.iterdir()) == ["cluster.json", "heatmaps.png", "labels.npz", "notes.txt"]
 
 
 def test_sample_other_polys(tmp_path, capsys):
@@ -65,6 +70,8 @@ def test_sample_backends_give_the_same_points(tmp_path, capsys):
                                        backend, "--out", str(f), "--json"], capsys))
     assert docs["jax"]["backend"] == "jax" and docs["numpy"]["backend"] == "numpy"
     a, b = np.load(tmp_path / "numpy.npz")["points"], np.load(tmp_path / "jax.npz")["points"]
+    # the same roots, computed in a different operation order: they differ by eps times the
+    # roots' condition number (measured: at most 9.4e-14 = 423 eps over 2,000 points)
     assert np.allclose(a, b, rtol=0, atol=1e-12)
 
 

@@ -148,7 +148,7 @@ def test_nearest_neighbours_exact_with_near_duplicates():
     assert unique.sum() > 0.99 * n
 
 
-@settings(max_examples=25, deadline=None)
+@settings(deadline=None)  # the profile's count (25 by default, 300 thorough)
 @given(st.integers(2, 5), st.integers(2, 400), st.integers(1, 6), st.integers(2, 60),
        st.integers(0, 2**31 - 1))
 def test_nearest_neighbours_matches_brute_force_any_cells(n1, n, fine, coarse, seed):

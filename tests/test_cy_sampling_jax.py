@@ -38,7 +38,7 @@ def test_same_points_and_geometry_as_numpy(poly):
     assert pj.residual.max() < 1e-12
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=settings.default.max_examples * 10 // 25, deadline=None)
 @given(st.sampled_from(["fermat-quintic", "quartic-k3", "cubic-curve",
                         "z0**5 + 2*z1**5 + z2**5 + (1+0.5*I)*z3**5 + z4**5 - 0.7*z0**2*z1*z2*z4"]),
        st.integers(0, 2**31 - 1))

@@ -16,7 +16,7 @@ def _batch(seed, d, n=64):
     return a, spd
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=settings.default.max_examples * 30 // 25, deadline=None)
 @given(seed=st.integers(0, 2**31), d=st.integers(1, 3))
 def test_det_inv_eigvalsh_match_lapack(seed, d):
     a, spd = _batch(seed, d)
@@ -28,7 +28,7 @@ def test_det_inv_eigvalsh_match_lapack(seed, d):
     np.testing.assert_allclose(la.eigvalsh(spd), ev, rtol=0, atol=1e-14 * np.max(np.abs(ev)) * 8)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=settings.default.max_examples * 30 // 25, deadline=None)
 @given(seed=st.integers(0, 2**31), split=st.sampled_from([0.0, 1e-14, 1e-9, 1e-5]))
 def test_eigvalsh_keeps_round_off_accuracy_at_nearly_degenerate_spectra(seed, split):
     """Where the closed-form cubic loses half the digits (arccos near ±1), the Jacobi

@@ -12,6 +12,8 @@ import click
 
 from metricflow.cli._main import library_errors
 
+#: The heat maps split their subset into 5 mini-batches of >= 2 points (Figure 2).
+HEATMAP_MIN = 10
 POLY_HELP = ("Hypersurface: fermat-quintic, dwork:PSI, quartic-k3, cubic-curve, or a sympy "
              "polynomial in z0, z1, ... (quoted).")
 
@@ -38,6 +40,29 @@ def _int_list(text: str, name: str, minimum: int = 2) -> list[int]:
     return values
 
 
+def _chart(text: str | None, name: str = "chart") -> tuple[int, int] | None:
+    """``--chart P,E`` as a pair of integers (ranges are checked against the surface)."""
+    from metricflow.errors import InvalidInputError
+
+    if text is None:
+        return None
+    values = _int_list(text, name, minimum=0)
+    if len(values) != 2:
+        raise InvalidInputError(name, f"expected P,E (two integers), got {text!r}")
+    return values[0], values[1]
+
+
+def _sampling_fits(X, n: int, name: str, factor: float = 1.0, what: str = "", extra: int = 0) -> None:
+    """Refuse a sample of ``n`` points (times ``factor`` for oversampling, plus ``extra``
+    bytes per point) that does not fit in this machine's memory
+    (:func:`metricflow.cy.validate.bytes_per_point`)."""
+    from metricflow.cli._checks import fits_in_memory
+    from metricflow.cy.validate import bytes_per_point
+
+    per = bytes_per_point(X.n_ambient) * factor + extra
+    fits_in_memory(name, per * n, f"sampling {n:,} points{what} (~{per:,.0f} bytes per point)")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cy():
     """Calabi-Yau hypersurfaces: points, sigma-measure, FS distances, clustering (section 3)."""
@@ -59,18 +84,25 @@ def cy():
 @library_errors
 def sample(n, seed, out, poly, chart, backend, as_json):
     """Sample points by the Shiffman-Zelditch measure with Omega, FS pull-back, weights."""
+    from metricflow.cli import _checks
     from metricflow.cy import sampling
-    from metricflow.errors import InvalidInputError
+    from metricflow.cy.hypersurface import hypersurface
+    from metricflow.io import prepare_output_file
 
+    _checks.integer(n, "n", 1)
+    _checks.seed(seed)
+    X = hypersurface(poly)
+    pe = _chart(chart)
+    if pe is not None:
+        sampling._check_chart(X, pe)
+    n_charts = X.n_ambient * (X.n_ambient - 1)  # rejection sampling keeps ~1/n_charts per round
+    _sampling_fits(X, n, "n", *((1.2 * n_charts, " by rejection into one chart") if pe else ()))
+    prepare_output_file(out, "out")
     t0 = time.perf_counter()
-    if chart:
-        try:
-            pe = tuple(int(v) for v in chart.split(","))
-        except ValueError as exc:
-            raise InvalidInputError("chart", f"expected P,E, got {chart!r}") from exc
-        ps = sampling.sample_in_chart(poly, n, seed=seed, chart=pe, backend=backend)
+    if pe is not None:
+        ps = sampling.sample_in_chart(X, n, seed=seed, chart=pe, backend=backend)
     else:
-        ps = sampling.sample(poly, n, seed=seed, progress=True, backend=backend)
+        ps = sampling.sample(X, n, seed=seed, progress=True, backend=backend)
     t1 = time.perf_counter()
     sampling.save(ps, out, extra_meta={"chart": chart})
     t2 = time.perf_counter()
@@ -90,17 +122,25 @@ def sample(n, seed, out, poly, chart, backend, as_json):
 @click.option("--points", "points", required=True, type=click.Path(dir_okay=False),
               help="Point set from 'metricflow cy sample'.")
 @click.option("--metric", default="fs", show_default=True,
-              help="fs (Fubini-Study) or flat (the exact CY metric of a curve, g = |Omega|^2).")
+              help="fs (Fubini-Study), flat (the exact CY metric of a curve, g = |Omega|^2) "
+                   "or a directory with a saved algebraic metric (cy donaldson --out).")
 @click.option("--poly", default=None, help="Refuse the file unless it holds points on this "
               "hypersurface. " + POLY_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @library_errors
 def sigma(points, metric, poly, as_json):
     """The sigma-measure (B.11) of a metric with its Monte Carlo standard error."""
-    from metricflow.cy import measures, sampling
+    from pathlib import Path
 
+    from metricflow.cy import algebraic, measures, sampling
+    from metricflow.errors import InvalidInputError
+
+    if metric not in ("fs", "flat") and not Path(metric).is_dir():
+        raise InvalidInputError("metric", f"expected fs, flat or a folder with a saved algebraic metric "
+                                f"(cy donaldson --out), got {metric!r}")
+    chosen = algebraic.metric_option(metric)  # a folder: the saved algebraic metric, checked before the points
     ps = sampling.load(points, poly=poly)
-    res = measures.sigma(ps, metric)
+    res = measures.sigma(ps, chosen)
     res.update(metric=metric, points=points, poly=ps.surface.spec)
     _emit(res, as_json, [f"sigma = {res['sigma']:.6g} +- {res['sigma_stderr']:.2g} "
                          f"(kappa = {res['kappa']:.6g}, {res['n_points']} points)"])
@@ -121,17 +161,29 @@ def sigma(points, metric, poly, as_json):
 @library_errors
 def distances(ns, seed, poly, one_per_line, chart, outdir, as_json):
     """Nearest-neighbour FS distance (mean/min/max) vs N with the power-law fit (3.6)."""
-    from pathlib import Path
 
+    from metricflow.cli import _checks
     from metricflow.cy import distances as dist
     from metricflow.cy import plots
-    from metricflow.io import write_json_atomic
+    from metricflow.cy.hypersurface import hypersurface
+    from metricflow.cy.sampling import _check_chart
+    from metricflow.errors import InvalidInputError
+    from metricflow.io import prepare_output_dir, write_json_atomic
 
     counts = _int_list(ns, "ns")
-    pe = tuple(_int_list(chart, "chart", minimum=0)) if chart else None
+    _checks.integer(seed, "seed", 0, _checks.SEED_MAX - len(counts), "sample i uses seed + i")
+    X = hypersurface(poly)
+    pe = _chart(chart)
+    if pe is not None:
+        _check_chart(X, pe)
+        if one_per_line:
+            raise InvalidInputError("one_per_line", "choose either --one-per-line or --chart")
+    factor = 1.2 * X.n_ambient * (X.n_ambient - 1) if pe else (X.degree if one_per_line else 1)
+    # the nearest-neighbour search adds a real projector embedding, 2 (n+1)^2 float64 per point
+    _sampling_fits(X, max(counts), "ns", factor, " and their nearest neighbours", 16 * X.n_ambient**2)
+    out = prepare_output_dir(outdir, "outdir", outputs=("distances.json", "nn_distances.png"))
     res = dist.nn_distance_scaling(counts, seed=seed, poly=poly, one_per_line=one_per_line,
                                    chart=pe, progress=True)
-    out = Path(outdir)
     write_json_atomic(out / "distances.json", res)
     res["plot"] = str(plots.nn_scaling_plot(res, out / "nn_distances.png"))
     lines = [f"N = {r['n']:>8}: mean {r['mean']:.4f}  min {r['min']:.4f}  max {r['max']:.4f}"
@@ -153,23 +205,33 @@ def distances(ns, seed, poly, one_per_line, chart, outdir, as_json):
               show_default=True, help="Merging across mini-batches (eq. 3.3).")
 @click.option("--heatmap-points", type=int, default=1000, show_default=True,
               help="Points used for the heat maps and the unbatched reference (in 5 "
-                   "mini-batches if --batch-size is larger).")
+                   "mini-batches if --batch-size is larger); at least 10.")
 @click.option("--out", "outdir", default="metricflow-out/cy-cluster", show_default=True,
               type=click.Path(file_okay=False), help="Folder for labels, JSON and heat maps.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @library_errors
 def cluster(points, batch_size, clusters, match, heatmap_points, outdir, as_json):
     """Batched agglomerative clustering (section 3.1, eq. 3.3) and the heat maps of Figure 2."""
-    from pathlib import Path
 
     import numpy as np
 
+    from metricflow.cli import _checks
     from metricflow.cy import clustering, plots, sampling
     from metricflow.cy.distances import fs_distance_matrix
-    from metricflow.io import save_npz_atomic, write_json_atomic
+    from metricflow.errors import InvalidInputError
+    from metricflow.io import prepare_output_dir, save_npz_atomic, write_json_atomic
 
+    _checks.integer(batch_size, "batch_size", 2)
+    _checks.integer(clusters, "clusters", 1, batch_size, "at most one cluster per point of a mini-batch")
+    _checks.integer(heatmap_points, "heatmap_points", HEATMAP_MIN, None)
     ps = sampling.load(points)
-    out = Path(outdir)
+    if len(ps) < max(clusters, HEATMAP_MIN):
+        raise InvalidInputError("points", f"{points!r} holds {len(ps)} points; need at least "
+                                f"{max(clusters, HEATMAP_MIN)} (--clusters and the heat maps)")
+    # average linkage holds an m x m distance matrix, its condensed copy and the linkage: ~3 m^2 float64
+    for name, m in (("batch_size", min(batch_size, len(ps))), ("heatmap_points", min(heatmap_points, len(ps)))):
+        _checks.fits_in_memory(name, 24.0 * m * m, f"clustering {m:,} points at once")
+    out = prepare_output_dir(outdir, "outdir", outputs=("labels.npz", "heatmaps.png", "cluster.json"))
     labels = clustering.batched_clustering(ps.points, batch_size, clusters, match=match,
                                            progress=True)
     m = min(len(ps), heatmap_points)
@@ -197,3 +259,8 @@ def cluster(points, batch_size, clusters, match, heatmap_points, outdir, as_json
         f"{summary['mean_intra_batched']:.4f}, full {summary['mean_intra_full']:.4f}, "
         f"random {summary['mean_intra_random']:.4f}; ARI batched vs full "
         f"{summary['ari_batched_vs_full']:.3f}"])
+
+
+from metricflow.cli.cy_algebraic import register  # noqa: E402  (the algebraic-metric commands, issue 16)
+
+register(cy)

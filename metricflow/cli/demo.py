@@ -17,7 +17,14 @@ from metricflow.cli._main import library_errors
 @library_errors
 def demo(outdir, only, as_json):
     """Showcase each capability on built-in defaults; writes JSON, markdown and PNGs."""
-    from metricflow.experiments.demo import run_demo
+    from metricflow.errors import InvalidInputError
+    from metricflow.experiments.demo import SHOWCASES, run_demo
+    from metricflow.io import prepare_output_dir
+
+    unknown = [name for name in only if name not in SHOWCASES]
+    if unknown:
+        raise InvalidInputError("only", f"unknown showcase(s) {unknown}; known: {list(SHOWCASES)}")
+    prepare_output_dir(outdir, "outdir")  # before any showcase runs
 
     def progress(name):
         if not as_json:

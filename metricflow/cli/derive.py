@@ -7,6 +7,7 @@ import json
 import click
 
 from metricflow.cli._main import library_errors
+from metricflow.symbolic import registry
 
 COORDS_HELP = 'Coordinate names separated by spaces or commas, e.g. "theta phi".'
 METRIC_HELP = ('Metric components as a list of rows, e.g. "[[1,0],[0,sin(theta)**2]]". '
@@ -153,7 +154,7 @@ def perelman(coords, metric, lorentzian, dilaton, from_functional, as_json, late
 
 
 @derive.command()
-@click.argument("name", type=click.Choice(["perelman", "einstein-hilbert", "volume"]))
+@click.argument("name", type=click.Choice(registry.names("riemannian")))
 @click.option("--dim", type=click.IntRange(1, 3), default=2, show_default=True,
               help="Dimension of the generic metric g_ij(x).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -246,8 +247,7 @@ def kahler(coords, potential, omega, as_json, latex):
 
 
 @derive.command()
-@click.argument("name", type=click.Choice(["calabi", "hn-ultralocal", "hn-entropy", "hn-two-derivative",
-                                           "einstein-hilbert-cy", "perelman-eta"]))
+@click.argument("name", type=click.Choice(registry.names("kahler")))
 @click.option("--dim", type=click.IntRange(1, 2), default=1, show_default=True,
               help="Complex dimension n of the generic potential u(z, zb). n = 2 takes seconds for "
                    "hn-ultralocal/hn-entropy; it did not finish in 4 minutes for hn-two-derivative "

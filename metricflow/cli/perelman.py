@@ -30,38 +30,15 @@ def perelman_check(dim, seeds, seed, outdir, as_json):
     from tqdm import tqdm
 
     from metricflow.flows.realization import perelman_check as run
-    from metricflow.io import save_figure_atomic, write_json_atomic
+    from metricflow.io import write_json_atomic
+    from metricflow.plotting.realization import plot_perelman_check
 
     bar = tqdm(total=8, desc="perelman-check", disable=as_json, leave=False)
     doc = run(dim, seeds=seeds, seed=seed, progress=lambda msg: bar.update(1))
     bar.close()
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.3), dpi=120)
-    wr = [r for r in doc["rows"] if r["sweep"] == "width"]
-    sr = [r for r in doc["rows"] if r["sweep"] != "width"]
-    axes[0].loglog([r["width"] for r in wr], [r["rel_error_vs_infinite_width"] for r in wr], "o-",
-                   label=f"vs infinite width (slope {doc['width_slope']:.2f})")
-    axes[0].loglog([r["width"] for r in wr], [r["rel_error"] for r in wr], "s--", label="vs Perelman")
-    axes[0].set_xlabel("width N")
-    axes[0].set_ylabel("relative L² error")
-    axes[0].set_title(f"σ = {wr[0]['sigma']}", fontsize=9)
-    axes[0].legend(fontsize=7)
-    axes[1].loglog([r["sigma"] for r in sr], [r["rel_error_infinite_width"] for r in sr], "o-",
-                   label=f"infinite width (slope {doc['sigma_slope']:.2f})")
-    axes[1].loglog([r["sigma"] for r in sr], [r["rel_error"] for r in sr], "s--", label="finite width")
-    axes[1].set_xlabel("σ")
-    axes[1].minorticks_off()
-    axes[1].set_xticks([r["sigma"] for r in sr], [f"{r['sigma']:g}" for r in sr])
-    axes[1].legend(fontsize=7)
-    fig.suptitle("cos-net velocity vs Perelman's flow (2.40)", fontsize=10)
-    fig.tight_layout()
-    save_figure_atomic(fig, out / "perelman_check.png")
+    plot_perelman_check(doc, out / "perelman_check.png")
     write_json_atomic(out / "perelman_check.json", doc)
     if as_json:
         click.echo(json.dumps(doc, indent=2))

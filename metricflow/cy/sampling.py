@@ -36,6 +36,7 @@ import numpy as np
 
 from metricflow import __version__
 from metricflow.cy.hypersurface import Hypersurface, hypersurface
+from metricflow.cy.validate import check_point_file
 from metricflow.errors import InvalidInputError, NumericalError
 
 FORMAT = "metricflow.cy.points/1"
@@ -267,7 +268,7 @@ def point_geometry(X: Hypersurface, z: np.ndarray, chart: tuple[int, int] | None
     N, n1 = z.shape
     k = n1 - 2
     ar = np.arange(N)
-    zt = np.ascontiguousarray(z.T)
+    zt = np.array(z.T, order="C")  # a copy: z may be a PointSet's (F-ordered) points, never rescaled in place
     if chart is None:
         p = np.argmax(zt.real**2 + zt.imag**2, axis=0)
     else:
@@ -547,6 +548,7 @@ def load(path: str | Path, poly: str | Hypersurface | None = None,
     if missing:
         raise InvalidInputError(argument, f"{str(path)!r} is not a metricflow point set "
                                 f"(missing {missing}); create one with 'metricflow cy sample'")
+    check_point_file(data, path, argument)  # dtypes, finiteness, weights, residuals (cy/validate.py)
     try:
         meta = json.loads(str(data["meta"]))
     except json.JSONDecodeError as exc:

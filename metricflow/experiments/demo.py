@@ -24,9 +24,9 @@ from metricflow.io import write_json_atomic, write_text_atomic
 #: name -> "module:function" of each showcase, in report order.
 SHOWCASES: dict[str, str] = {
     "symbolic": "metricflow.symbolic.showcase:showcase",
-    "flows": "metricflow.flows.showcase:showcase",
-    "sphere": "metricflow.flows.sphere_showcase:showcase",
-    "perelman": "metricflow.flows.realization_showcase:showcase",
+    "flows": "metricflow.experiments.flows:torus_showcase",
+    "sphere": "metricflow.experiments.flows:sphere_showcase",
+    "perelman": "metricflow.experiments.flows:perelman_showcase",
     "cy": "metricflow.cy.showcase:showcase",
     "ntk": "metricflow.kernels.showcase:showcase",
     "kahler": "metricflow.symbolic.kahler_showcase:showcase",

@@ -34,6 +34,10 @@ from metricflow.manifolds.torus import Torus
 
 #: relative eigen-residual ‖Bφ − λWφ‖ / ‖λWφ‖+‖Bφ‖ accepted as converged
 TOLERANCE = 1e-10
+#: largest relative eigen-residual of a record's dilaton solve before a run (a flow, or a
+#: network's training) is stopped: the solves warm-started along a flow stop at fewer
+#: iterations than a cold solve and are accepted up to this residual
+DILATON_TOLERANCE = 1e-7
 
 
 def _band(manifold: Torus):
@@ -148,7 +152,7 @@ def _lambda_jit():
     import jax
     import jax.numpy as jnp
 
-    from metricflow.flows.local import scalar_curvature
+    from metricflow.flows.torus import scalar_curvature
 
     def solve(manifold, g, start):
         R = scalar_curvature(manifold, g)

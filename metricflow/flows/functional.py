@@ -42,7 +42,7 @@ def action(manifold: Torus, functional, g):
     """``S_h[g] = Σ_x L √det g h`` on the grid (JAX-differentiable)."""
     import jax.numpy as jnp
 
-    from metricflow.flows.local import scalar_curvature
+    from metricflow.flows.torus import scalar_curvature
 
     R = scalar_curvature(manifold, g)
     geo = SimpleNamespace(R=R, A=SimpleNamespace(one=jnp.ones_like(R)))

@@ -14,7 +14,7 @@ an uninterrupted one.
 
 from __future__ import annotations
 
-import json
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 from metricflow.errors import InvalidInputError, NumericalError
-from metricflow.io import save_npz_atomic
 
 METHODS = ("euler", "rk4", "adaptive")
 
@@ -87,29 +86,61 @@ def _advance_fn(system, method: str, dt: float, nsteps: int):
     return advance
 
 
-def run_flow(manifold, g0, *, flow: str = "ricci", kernel: str = "local", steps: int = 100,
+def check_run(*, steps, dt, method, record_every, checkpoint_every=1) -> None:
+    """Refuse bad integration settings before any work (each error names its argument)."""
+    import math
+
+    for name, val in (("steps", steps), ("record_every", record_every), ("checkpoint_every", checkpoint_every)):
+        if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < 1:
+            raise InvalidInputError(name, f"expected a positive integer, got {val!r}")
+    if isinstance(dt, bool) or not isinstance(dt, int | float | np.floating) or not (math.isfinite(dt) and dt > 0):
+        raise InvalidInputError("dt", f"expected a finite positive time step, got {dt!r}")
+    if method not in METHODS:
+        raise InvalidInputError("method", f"expected one of {METHODS}, got {method!r}")
+
+
+def state_digest(state: dict) -> str:
+    """sha256 of the initial state's fields (names, dtypes, shapes and bytes)."""
+    h = hashlib.sha256()
+    for k in sorted(state):
+        a = np.ascontiguousarray(state[k])
+        h.update(f"{k}:{a.dtype.str}:{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def run_flow(manifold, g0, *, flow: str = "ricci", kernel="local", steps: int = 100,
              dt: float = 1e-3,
              method: str = "rk4", record_every: int = 10, checkpoint: str | Path | None = None,
              checkpoint_every: int = 1, resume: bool = False,
-             callback: Callable[[dict], None] | None = None) -> FlowResult:
+             callback: Callable[[dict], None] | None = None, settings: dict | None = None) -> FlowResult:
     """Integrate a flow from ``g0`` for ``steps`` steps of size ``dt``.
 
     Parameters
     ----------
     manifold, g0:
-        The grid and the initial field: on a torus the metric (shape
-        ``manifold.shape + (d, d)``), on the 2-sphere the conformal factor u.
+        A :class:`~metricflow.manifolds.Manifold` and the initial field: on a torus the
+        metric (shape ``manifold.shape + (d, d)``), on the 2-sphere the conformal factor
+        u, on a point cloud the hermitian metric values (N, k, k).
     flow:
-        ``"ricci"`` (eq. 2.39) or ``"perelman"`` (eq. 2.40 with the dilaton that
-        minimises F; records then carry ``F``, ``lambda``, ``dF_dt``).
+        ``"ricci"`` (eq. 2.39), ``"perelman"`` (eq. 2.40 with the dilaton that
+        minimises F; records then carry ``F``, ``lambda``, ``dF_dt``),
+        ``"functional:NAME"`` (eq. 2.14, tori) or ``"sigma"`` (σ-measure B.11, point
+        clouds); :func:`metricflow.flows.registry.offered` lists a manifold's flows.
     kernel:
-        ``"local"`` (σ → 0, eq. 2.31), ``"gaussian:SIGMA"`` (semi-local, eq. 2.30) or
-        ``"ntk:ACTIVATION[:DEPTH]"`` (non-local, frozen MLP NTK, eq. 2.12).
+        A :class:`~metricflow.kernels.base.Kernel` or its spec: ``"local"`` (σ → 0,
+        eq. 2.31), ``"gaussian:SIGMA"`` (semi-local, eq. 2.30),
+        ``"ntk:ACTIVATION[:DEPTH]"`` (non-local, frozen MLP NTK, eq. 2.12), ``"nearest"``.
     record_every:
         Steps between records (diagnostics, monitors, checkpoints, progress).
     checkpoint, checkpoint_every, resume:
-        Path of an ``.npz`` checkpoint written every ``checkpoint_every`` records;
-        with ``resume=True`` an existing checkpoint of the same run is continued.
+        Path of an ``.npz`` checkpoint (:mod:`metricflow.flows.checkpoint`) written every
+        ``checkpoint_every`` records; with ``resume=True`` an existing checkpoint of the
+        same run is continued, and one whose settings differ is refused naming the
+        setting. The settings are the caller's ``settings`` (the CLI passes ``init``
+        and ``seed``), ``flow``, ``kernel``, ``method``, ``dt``, ``record_every``, the
+        manifold's :meth:`~metricflow.manifolds.Manifold.settings` and the sha256 of the
+        initial state (``initial_state``).
     callback:
         Called with each record (used for progress bars); may raise to stop the run.
     """
@@ -117,26 +148,25 @@ def run_flow(manifold, g0, *, flow: str = "ricci", kernel: str = "local", steps:
 
     from metricflow._x64 import x64
     from metricflow.flows.systems import check_record, flow_system
+    from metricflow.kernels.base import parse_kernel
 
-    for name, val in (("steps", steps), ("record_every", record_every), ("checkpoint_every", checkpoint_every)):
-        if int(val) != val or val < 1:
-            raise InvalidInputError(name, f"expected a positive integer, got {val}")
-    if not dt > 0:
-        raise InvalidInputError("dt", f"expected a positive time step, got {dt}")
-    if method not in METHODS:
-        raise InvalidInputError("method", f"expected one of {METHODS}, got {method!r}")
+    check_run(steps=steps, dt=dt, method=method, record_every=record_every, checkpoint_every=checkpoint_every)
+    kernel = parse_kernel(kernel)
     n_records = -(-steps // record_every)
     snap_at = set(np.linspace(0, n_records, min(n_records, 10) + 1).round().astype(int).tolist())
     result = FlowResult()
     ckpt = Path(checkpoint) if checkpoint is not None else None
     with x64():
         system = flow_system(manifold, flow, kernel)
-        meta = {**system.meta, "dt": dt, "method": method, "record_every": record_every}
+        initial = system.initial(g0)
+        run_settings = {**(settings or {}), "flow": system.flow, **kernel.settings(), "method": method,
+                        "dt": dt, "record_every": record_every, **manifold.settings(),
+                        "initial_state": state_digest(initial)}
         start, state = 0, None
         if resume and ckpt is not None and ckpt.exists():
-            state, start = _load(ckpt, meta, result)
+            state, start = _load(ckpt, run_settings, n_records, initial, result)
         if state is None:
-            state = system.initial(g0)
+            state = initial
         main = system.main
 
         def record(s, t, step):
@@ -165,7 +195,7 @@ def run_flow(manifold, g0, *, flow: str = "ricci", kernel: str = "local", steps:
             except NumericalError as exc:
                 result.final, result.final_state, result.steps_done = state[main], state, r * record_every
                 if ckpt is not None:
-                    _save(ckpt, state, r, meta, result)
+                    _save(ckpt, state, r, run_settings, result)
                     exc.args = (exc.args[0] + f"; last good state (t = {r * record_every * dt:.6g}) "
                                 f"saved in {ckpt}",)
                 exc.result = result
@@ -176,29 +206,42 @@ def run_flow(manifold, g0, *, flow: str = "ricci", kernel: str = "local", steps:
                 result.snapshot_times.append(t)
                 result.snapshots.append(np.array(state[main]))
             if ckpt is not None and ((r + 1) % checkpoint_every == 0 or r + 1 == n_records):
-                _save(ckpt, state, r + 1, meta, result)
+                _save(ckpt, state, r + 1, run_settings, result)
             if callback:
                 callback(rec)
     result.final, result.final_state, result.steps_done = state[main], state, steps
     return result
 
 
-def _save(path: Path, state: dict, record: int, meta: dict, result: FlowResult) -> None:
-    info = {"history": result.history, "snapshot_times": result.snapshot_times, "fields": sorted(state)}
+def _save(path: Path, state: dict, record: int, settings: dict, result: FlowResult) -> None:
+    from metricflow.flows import checkpoint as ck
+
     snaps = np.stack(result.snapshots) if result.snapshots else np.zeros((0,))
-    save_npz_atomic(path, record=record, meta=json.dumps(meta), state=json.dumps(info), snapshots=snaps,
-                    **{f"field_{k}": v for k, v in state.items()})
+    progress = {"record": record, "history": result.history, "snapshot_times": result.snapshot_times}
+    ck.save(path, settings=settings, progress=progress,
+            arrays={**{f"field/{k}": v for k, v in state.items()}, "snapshots": snaps})
 
 
-def _load(path: Path, meta: dict, result: FlowResult):
-    with np.load(path, allow_pickle=False) as data:
-        saved = json.loads(str(data["meta"]))
-        if saved != json.loads(json.dumps(meta)):
-            raise InvalidInputError("checkpoint", f"{path} was written for a different run {saved}; "
-                                    f"this run is {meta}")
-        info = json.loads(str(data["state"]))
-        state = {k: np.array(data[f"field_{k}"]) for k in info["fields"]}
-        result.history = info["history"]
-        result.snapshot_times = info["snapshot_times"]
-        result.snapshots = list(np.array(data["snapshots"])) if data["snapshots"].size else []
-        return state, int(data["record"])
+def _load(path: Path, settings: dict, n_records: int, like: dict, result: FlowResult):
+    """The state and record counter of a validated checkpoint of this run (settings equal,
+    arrays finite, fields of this run's names, shapes and dtypes, counter in range)."""
+    from metricflow.flows import checkpoint as ck
+
+    saved = ck.load(path, settings)
+    record = ck.counter(saved.progress, "record", n_records, path)
+    state = {}
+    for k, v in like.items():
+        a = saved.arrays.get(f"field/{k}")
+        if a is None or a.shape != np.shape(v) or a.dtype != np.asarray(v).dtype:
+            raise InvalidInputError("checkpoint", f"{path} does not hold this run's field {k!r} "
+                                    f"(shape {np.shape(v)}, {np.asarray(v).dtype}); delete it to start afresh")
+        state[k] = a
+    history, times = saved.progress.get("history"), saved.progress.get("snapshot_times")
+    snaps = saved.arrays.get("snapshots")
+    if not (isinstance(history, list) and len(history) == record + 1 and isinstance(times, list)
+            and snaps is not None and len(times) == (len(snaps) if snaps.ndim > 1 else 0)):
+        raise InvalidInputError("checkpoint", f"{path} has an inconsistent history for its record counter "
+                                f"{record}; delete it to start afresh")
+    result.history, result.snapshot_times = history, times
+    result.snapshots = list(snaps) if snaps.ndim > 1 else []
+    return state, record

@@ -12,7 +12,7 @@ starts at ``g0`` exactly whatever the random initial function ``φ(·; θ0)`` is
 subtraction is a constant shift of the output: it changes neither the gradients nor
 the NTK). ``s = 1`` for cos-nets (their NTK is normalised to a δ-sequence for d^dx) and
 ``s = (2π)^{−d/2}`` for ReLU networks (so that their kernel acts with the probability
-measure ``dμ = d^dx/(2π)^d`` as the frozen kernels of :mod:`metricflow.flows.frozen`).
+measure ``dμ = d^dx/(2π)^d`` as the frozen kernels of :mod:`metricflow.kernels.frozen`).
 
 The loss is ``L(θ) = −λ(g_θ)``: Perelman's F (eq. 2.41–2.42) at its minimising dilaton
 (:mod:`metricflow.flows.dilaton`). Its functional derivative is
@@ -35,13 +35,14 @@ rescaling makes it differ at O(|g − g0|)).
 Architectures (``arch``):
 
 * ``cosnet`` — one last-layer cos-net per component, ``φ_P = A/√N Σ_k a_k cos(w_k·x + b_k)``
-  with integer frequencies (``realization.py``): a *linear model*, whose NTK is frozen
-  at every width. It is trained exactly and cheaply per frequency: with
+  with integer frequencies (:func:`metricflow.models.cosnet.torus_cosnet`): a *linear
+  model*, whose NTK is frozen at every width. It is trained exactly and cheaply per
+  frequency (:func:`metricflow.models.cosnet.frequency_form`): with
   ``C_w = Σ_{k: w_k = w} a_k e^{i b_k}``, ``φ_P = A/√N Re Σ_w C_w e^{i w·x}`` and gradient
   descent on the a_k is ``C_w ← C_w + η A/(2√N) (S_w ĝ_w + n_w conj ĝ_w)`` with
   ``ĝ_w = h Σ_x ξ(x) e^{i w·x}``, ``n_w`` the number of neurons at frequency w and
   ``S_w = Σ e^{2 i b_k}`` (the same draws as ``realized_velocity`` for the same seed).
-* ``relu`` — a fully connected ReLU network (:func:`metricflow.kernels.mlp.mlp_apply`,
+* ``relu`` — a fully connected ReLU network (:func:`metricflow.models.mlp.mlp`,
   NTK parameterisation, W_std = 1, b_std = 0.1, ``depth`` hidden layers of width N,
   every layer trained) on the periodic features ``(cos x_k, sin x_k)``, one output per
   component: its empirical NTK evolves (feature learning).
@@ -56,29 +57,33 @@ References integrated alongside (the three error sources separated):
 * ``local`` — the σ → 0 limit of the cosnet kernel flow, ``∂_t g = c0² ½(g0⊗g0 +
   g0⊗g0) : U``: equals Perelman's velocity at t = 0, differs later only through the
   frozen rescaling.
+
+The networks as trainable states on the grid (and the infinite-width references) are
+:mod:`metricflow.flows.network_models`; every trajectory (network and references) is
+integrated by the one parameter-space training loop :func:`metricflow.flows.training.train`
+(monitors, checkpoints, records).
+Saving and plots: :mod:`metricflow.plotting.network`; the tracking experiment:
+:mod:`metricflow.experiments.network`.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from metricflow import _linalg as la
 from metricflow.errors import InvalidInputError, NumericalError
+from metricflow.flows.dilaton import DILATON_TOLERANCE
+from metricflow.flows.network_models import cosnet_state, maps, reference_state, relu_state
 from metricflow.manifolds.torus import Torus
+from metricflow.models.cosnet import check_grid
 
 ARCHS = ("cosnet", "relu")
-#: ReLU network hyper-parameters (NTK parameterisation, as the frozen kernels of frozen.py)
-RELU_W_STD, RELU_B_STD = 1.0, 0.1
 #: the comparison flows (see :func:`reference_flows`)
 REFERENCES = ("perelman", "kernel", "local")
-#: largest accepted relative eigen-residual of the dilaton solve at a record
-DILATON_TOLERANCE = 1e-7
 
 
 @dataclass
@@ -133,21 +138,9 @@ def check_settings(manifold, *, arch: str, width, sigma, depth, lr, steps, recor
     _check_positive_int("steps", steps)
     _check_positive_int("records", records)
     if arch == "cosnet":
-        _check_positive("sigma", sigma)
-        need = 2 * int(np.ceil(7.0 / sigma)) + 8
-        if need > manifold.n:
-            raise InvalidInputError("n", f"a grid of {manifold.n} points per direction aliases the cos-net "
-                                    f"frequencies of σ = {sigma}; use at least {need} (grid_for_sigma)")
+        check_grid(manifold.n, _check_positive("sigma", sigma))
     else:
         _check_positive_int("depth", depth)
-
-
-def grid_for_sigma(sigma: float) -> int:
-    """Smallest grid (multiple of 8) resolving the integer frequencies of a cos-net of
-    width σ (|w_k| ≤ ⌈7/σ⌉) without aliasing."""
-    _check_positive("sigma", sigma)
-    need = 2 * int(np.ceil(7.0 / sigma)) + 8
-    return int(8 * np.ceil(need / 8))
 
 
 # --------------------------------------------------------------------------- geometry
@@ -158,9 +151,9 @@ def _setup(manifold: Torus, g0):
     import jax.numpy as jnp
 
     from metricflow.flows.realization import _structure
-    from metricflow.flows.systems import _torus_initial
+    from metricflow.flows.torus import initial_state
 
-    g0 = _torus_initial(manifold, g0)["g"]
+    g0 = initial_state(manifold, g0)["g"]
     lam, f0, res = _cold_lambda(manifold)(jnp.asarray(g0))
     if not float(res) < DILATON_TOLERANCE:
         raise NumericalError(f"the dilaton (ground state of −4Δ + R) did not converge for the initial metric "
@@ -176,7 +169,7 @@ def _solve(manifold, g, phi, max_iter):
     import jax.numpy as jnp
 
     from metricflow.flows.dilaton import ground_state
-    from metricflow.flows.local import scalar_curvature
+    from metricflow.flows.torus import scalar_curvature
 
     R = scalar_curvature(manifold, g)
     margin = 1.0 / jnp.max(la.eigvalsh(g))
@@ -189,7 +182,7 @@ def dlambda_dg(manifold: Torus, g, phi):
     (eq. 2.40). JAX-traceable."""
     import jax.numpy as jnp
 
-    from metricflow.flows.local import _pointwise
+    from metricflow.flows.torus import _pointwise
 
     f = -2.0 * jnp.log(phi)
     V = _pointwise(manifold, "perelman_velocity", *manifold.jets(g), *manifold.jets(f))
@@ -197,125 +190,6 @@ def dlambda_dg(manifold: Torus, g, phi):
     rho = phi**2 * jnp.sqrt(la.det(g))
     U = jnp.einsum("...ka,...lb,...ab->...kl", gi, gi, 0.5 * V) * rho[..., None, None]
     return U, V
-
-
-# --------------------------------------------------------------------------- models
-#
-# A model is ``(state0, aux, kind, static, info)``: the trained state, the fixed arrays
-# it needs (frequency counts, features, kernel matrix, …), and the key ``(kind, static)``
-# of its pure maps ``delta_phi(state, aux) -> grid + (P,)`` and ``grad(state, aux, ξ)``
-# (the ascent direction of λ, −∂L/∂θ, for the cotangent ξ_P = c0 M0^P : U). The maps are
-# built from the key only, so their compilations are cached and shared between runs.
-
-
-def _relu_net(params, x):
-    """The ReLU network on periodic features (module-level: one compilation per shape)."""
-    from metricflow.kernels.mlp import mlp_apply
-
-    return mlp_apply(params, x, activation="relu", w_std=RELU_W_STD, b_std=RELU_B_STD)
-
-
-def _maps(manifold: Torus, kind: str, static: tuple):
-    """``(delta_phi, grad)`` of a model kind (see above)."""
-    import jax
-    import jax.numpy as jnp
-
-    d, n = manifold.dim, manifold.n
-    P = static[0]
-    h = manifold.cell_volume
-    axes = tuple(range(d))
-    if kind == "cosnet":
-        def delta_phi(C, aux):
-            out = []
-            for p in range(P):
-                X = jnp.zeros(manifold.shape, dtype=C.dtype).at[aux["plus"]].add(C[p])
-                out.append(jnp.real(jnp.fft.ifftn(X, axes=axes)) * n**d * aux["pref"])
-            return jnp.stack(out, axis=-1)
-
-        def grad(C, aux, xi):
-            ghat = jnp.stack([jnp.fft.fftn(xi[..., p])[aux["minus"]] for p in range(P)]) * h  # Σ h ξ e^{iw·x}
-            return 0.5 * aux["pref"] * (aux["S"] * ghat + aux["counts"] * jnp.conj(ghat))
-
-        return delta_phi, grad
-    if kind == "relu":
-        def delta_phi(params, aux):
-            return (aux["scale"] * (_relu_net(params, aux["features"]) - aux["out0"])).reshape(manifold.shape + (P,))
-
-        def grad(params, aux, xi):
-            _, vjp = jax.vjp(lambda q: delta_phi(q, aux), params)
-            return vjp(xi * h)[0]
-
-        return delta_phi, grad
-    # infinite-width references: the state is Δφ itself and φ̇ = Θ̄ ⋆ ξ (eq. 2.12)
-    if kind == "gaussian":
-        from metricflow.flows.semilocal import smear_fft
-
-        sigma = static[1]
-        return (lambda s, aux: s), (lambda s, aux, xi: smear_fft(manifold, xi, sigma))
-    if kind == "matrix":
-        return (lambda s, aux: s), (lambda s, aux, xi: (aux["K"] @ xi.reshape(manifold.npoints, P)).reshape(
-            manifold.shape + (P,)))
-    if kind == "local":
-        return (lambda s, aux: s), (lambda s, aux, xi: xi)
-    raise InvalidInputError("kind", f"unknown model kind {kind!r}")  # pragma: no cover
-
-
-def _cosnet_model(manifold: Torus, width: int, sigma: float, seed: int, P: int):
-    """Exact per-frequency cos-nets (module docstring): state ΔC (P, n_freq) complex.
-    The neuron draws are those of ``realized_velocity`` for the same seed, in its order."""
-    import jax.numpy as jnp
-
-    from metricflow.flows.realization import _frequency_grid, _neuron_sums
-
-    d, n = manifold.dim, manifold.n
-    rng = np.random.default_rng(seed)
-    w, probs, Z, _ = _frequency_grid(d, sigma)
-    A = np.sqrt(2.0 * Z / (2 * np.pi) ** d)
-    counts, S = [], []
-    for _ in range(P):
-        c_, s_ = _neuron_sums(rng, int(width), probs)
-        counts.append(c_)
-        S.append(s_)
-    aux = {"counts": jnp.asarray(np.array(counts), dtype=float), "S": jnp.asarray(np.array(S)),
-           "plus": tuple(jnp.asarray(w[:, k] % n) for k in range(d)),
-           "minus": tuple(jnp.asarray((-w[:, k]) % n) for k in range(d)),
-           "pref": jnp.asarray(A / np.sqrt(width))}
-    state0 = jnp.zeros((P, len(w)), dtype=complex)
-    info = {"frequencies_with_neurons": int(np.count_nonzero(np.sum(counts, axis=0))), "A": float(A)}
-    return state0, aux, "cosnet", (P,), info
-
-
-def _relu_model(manifold: Torus, width: int, depth: int, seed: int, P: int):
-    """ReLU MLP on (cos x, sin x), all layers trained; output scaled by (2π)^{−d/2}."""
-    import jax
-    import jax.numpy as jnp
-
-    from metricflow.flows.frozen import periodic_features
-    from metricflow.kernels.mlp import mlp_init
-
-    d = manifold.dim
-    feats = jnp.asarray(periodic_features(manifold.points.reshape(-1, d)))
-    params0 = mlp_init(jax.random.PRNGKey(seed), 2 * d, int(width), int(depth), n_out=P, dtype=jnp.float64)
-    scale = (2 * np.pi) ** (-d / 2)
-    aux = {"features": feats, "out0": _relu_net(params0, feats), "scale": jnp.asarray(scale)}
-    n_params = sum(int(np.prod(a.shape)) for a in jax.tree_util.tree_leaves(params0))
-    return params0, aux, "relu", (P,), {"scale": scale, "parameters": n_params}
-
-
-def _reference_model(manifold: Torus, arch: str, sigma, depth: int, P: int, local: bool = False):
-    """The infinite-width flow of the architecture (or its σ → 0 limit, ``local``)."""
-    import jax.numpy as jnp
-
-    state0 = jnp.zeros(manifold.shape + (P,))
-    if local:
-        return state0, {}, "local", (P,), {}
-    if arch == "cosnet":
-        return state0, {}, "gaussian", (P, float(sigma)), {}
-    from metricflow.flows.frozen import frozen_ntk_matrix
-
-    K = jnp.asarray(frozen_ntk_matrix(manifold, activation="relu", depth=depth, w_std=RELU_W_STD,
-                                      b_std=RELU_B_STD))
-    return state0, {"K": K}, "matrix", (P,), {}
 
 
 # --------------------------------------------------------------------------- training
@@ -328,7 +202,7 @@ def _compiled(manifold: Torus, kind: str, static: tuple):
     import jax
     import jax.numpy as jnp
 
-    delta_phi, grad = _maps(manifold, kind, static)
+    delta_phi, grad = maps(manifold, kind, static)
 
     def metric(state, g0, c0, M0, aux):
         return g0 + c0[..., None, None] * jnp.einsum("...pij,...p->...ij", M0, delta_phi(state, aux))
@@ -366,106 +240,37 @@ def _cold_lambda(manifold: Torus):
     return jax.jit(lambda g: lambda_functional(manifold, g))
 
 
-def _train(manifold, g0, phi0, c0, M0, model, lr, steps, record_every, *, label, on_record=None, observe=None,
-           checkpoint=None, resume: bool = False, run_meta: dict | None = None):
-    """Run gradient descent from ``phi0`` (the initial dilaton amplitude); returns
-    ``(times, metrics, records, observed)`` at every record (t = 0 included), with
-    ``observed`` the values of ``observe(state)`` at the records. A NaN or a metric that is
-    no longer positive definite raises :class:`NumericalError` naming the time
-    (:func:`metricflow.flows.systems.check_metric`).
-
-    With ``checkpoint`` (a path) the parameters, the dilaton, the records and the observed
-    values are written atomically after every record; ``resume=True`` continues from a
-    checkpoint written by the same run (``run_meta``), and the resumed training is
-    bit-for-bit the uninterrupted one (the same jitted steps from the same state)."""
-    import jax
+def _train(manifold, g0, phi0, c0, M0, model, lr, steps, record_every, *, label, callback=None, observe=None,
+           checkpoint=None, resume: bool = False, settings: dict | None = None):
+    """Gradient descent from ``phi0`` (the initial dilaton amplitude) by the one training
+    loop (:func:`metricflow.flows.training.train`); the state is ``(parameters, φ)``.
+    Returns its result: ``history``, ``times``, ``arrays["metric"]`` (records, grid, d, d)
+    and ``arrays["kernel"]`` the values of ``observe(parameters)`` at the records. A NaN,
+    a metric that is no longer positive definite or a dilaton that does not converge
+    raises :class:`NumericalError` naming ``label`` and the time."""
     import jax.numpy as jnp
 
-    from metricflow.flows.systems import check_metric
+    from metricflow.flows.torus import diagnostics
+    from metricflow.flows.training import train
 
     solve = _measures(manifold)
     state0, aux, kind, static, _ = model
     advance, metric = _compiled(manifold, kind, static)
     g0j, c0j, M0j = jnp.asarray(g0), jnp.asarray(c0), jnp.asarray(M0)
-    ckpt = Path(checkpoint) if checkpoint is not None else None
-    meta = json.loads(json.dumps(run_meta or {}))
 
-    def record(g, phi):
-        from metricflow.flows.local import diagnostics
+    def record(state, t, g):
+        phi, lam, res = solve(jnp.asarray(g), state[1])
+        if t > 0 and not float(res) < DILATON_TOLERANCE:
+            raise NumericalError(f"the dilaton (ground state of −4Δ + R) did not converge at t = {t:.6g} "
+                                 f"(relative residual {float(res):.2g}); reduce --lr")
+        kept = {"metric": g} if observe is None else {"metric": g, "kernel": observe(state[0])}
+        return (state[0], phi), {"F": float(lam), "dilaton_residual": float(res),
+                                 **diagnostics(manifold, jnp.asarray(g))}, kept
 
-        phi, lam, res = solve(jnp.asarray(g), phi)
-        return phi, {"F": float(lam), "dilaton_residual": float(res), **diagnostics(manifold, jnp.asarray(g))}
-
-    if resume and ckpt is not None and ckpt.exists():
-        state, phi, done, times, metrics, recs, observed = _load_training(ckpt, meta, state0)
-    else:
-        state, observed = state0, []
-        phi, rec = record(g0, jnp.asarray(phi0))
-        times, metrics, recs, done = [0.0], [np.asarray(g0)], [{"t": 0.0, "step": 0, **rec}], 0
-        if observe:
-            observed.append(observe(state))
-        if on_record:
-            on_record(recs[-1])
-    while done < steps:
-        nsteps = min(record_every, steps - done)
-        state, phi = advance(state, phi, lr, nsteps, g0j, c0j, M0j, aux)
-        done += nsteps
-        t = done * lr
-        g = np.asarray(metric(state, g0j, c0j, M0j, aux))
-        try:
-            check_metric(g, t)
-        except NumericalError as exc:
-            raise NumericalError(f"{label}: {exc.args[0]}".replace("reduce --dt", "reduce --lr")) from None
-        phi, rec = record(g, phi)
-        if not rec["dilaton_residual"] < DILATON_TOLERANCE:
-            raise NumericalError(f"{label}: the dilaton (ground state of −4Δ + R) did not converge at t = {t:.6g} "
-                                 f"(relative residual {rec['dilaton_residual']:.2g}); reduce --lr")
-        times.append(t)
-        metrics.append(g)
-        recs.append({"t": t, "step": done, **rec})
-        if observe:
-            observed.append(observe(state))
-        if ckpt is not None:
-            _save_training(ckpt, meta, jax.tree_util.tree_leaves(state), phi, done, times, metrics, recs, observed)
-        if on_record:
-            on_record(recs[-1])
-    return np.array(times), np.stack(metrics), recs, observed
-
-
-def _save_training(path: Path, meta, leaves, phi, done, times, metrics, recs, observed) -> None:
-    from metricflow.io import save_npz_atomic
-
-    info = {"done": done, "times": times, "history": recs, "leaves": len(leaves), "observed": len(observed)}
-    arrays = {f"leaf_{i}": np.asarray(v) for i, v in enumerate(leaves)}
-    arrays.update({f"observed_{i}": np.asarray(v) for i, v in enumerate(observed)})
-    save_npz_atomic(path, meta=json.dumps(meta), info=json.dumps(info), phi=np.asarray(phi),
-                    metrics=np.stack(metrics), **arrays)
-
-
-def _load_training(path: Path, meta: dict, state0):
-    import jax
-    import jax.numpy as jnp
-
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InvalidInputError("checkpoint", f"{path} is not a readable training checkpoint ({exc})") from None
-    with data:
-        if "meta" not in data or "info" not in data:
-            raise InvalidInputError("checkpoint", f"{path} is not a training checkpoint of network_flow")
-        saved = json.loads(str(data["meta"]))
-        if saved != meta:
-            raise InvalidInputError("checkpoint", f"{path} was written for a different run {saved}; "
-                                    f"this run is {meta}")
-        info = json.loads(str(data["info"]))
-        leaves0, treedef = jax.tree_util.tree_flatten(state0)
-        leaves = [jnp.asarray(data[f"leaf_{i}"]) for i in range(info["leaves"])]
-        if len(leaves) != len(leaves0) or any(a.shape != b.shape for a, b in zip(leaves, leaves0, strict=True)):
-            raise InvalidInputError("checkpoint", f"{path} holds parameters of another shape")
-        state = jax.tree_util.tree_unflatten(treedef, leaves)
-        observed = [np.array(data[f"observed_{i}"]) for i in range(info["observed"])]
-        return (state, jnp.asarray(data["phi"]), int(info["done"]), list(info["times"]),
-                list(np.array(data["metrics"])), info["history"], observed)
+    return train((state0, jnp.asarray(phi0)), advance=lambda s, k: advance(*s, lr, k, g0j, c0j, M0j, aux),
+                 metric=lambda s: metric(s[0], g0j, c0j, M0j, aux), record=record, steps=steps,
+                 record_every=record_every, dt=lr, settings=settings, checkpoint=checkpoint, resume=resume,
+                 callback=callback, label=label)
 
 
 def _l2(manifold, a):
@@ -484,8 +289,8 @@ def discrepancy(manifold, g, g_ref, g0):
 def network_flow(manifold: Torus, g0, *, arch: str = "cosnet", width: int = 100_000, sigma: float = 0.4,
                  depth: int = 1, lr: float = 1e-3, steps: int = 50, records: int = 10, seed: int = 0,
                  references=REFERENCES, kernel_points: int = 64,
-                 pde_dt: float | None = None, progress: bool = False, checkpoint=None, resume: bool = False,
-                 callback=None) -> NetworkFlowResult:
+                 pde_dt: float | None = None, checkpoint=None, resume: bool = False,
+                 callback=None, reference_callback=None) -> NetworkFlowResult:
     """Train a finite network's metric by gradient descent on ``L = −λ`` (module docstring).
 
     Parameters
@@ -512,20 +317,19 @@ def network_flow(manifold: Torus, g0, *, arch: str = "cosnet", width: int = 100_
     pde_dt:
         Time step of the local references; default: the largest divisor of η below the
         explicit stability bound 1.5/(d (n/2)²).
-    progress:
-        Show a tqdm progress bar over records.
     checkpoint, resume:
-        Path of an ``.npz`` checkpoint of the network training (parameters, dilaton,
-        records, recorded kernels), written atomically after every record; with
-        ``resume=True`` a checkpoint of the same run (settings and initial metric) is
-        continued, and the result equals the uninterrupted run's bit for bit. The
-        references are recomputed (they are deterministic and cheaper than the network).
-    callback:
-        Called with each network record (a dict) as it is taken.
+        Path of the checkpoint of the network training (parameters, dilaton, records,
+        recorded kernels; :mod:`metricflow.flows.checkpoint`), written atomically after
+        every record; with ``resume=True`` a checkpoint of the same run is continued, and
+        the result equals the uninterrupted run's bit for bit. A checkpoint written with
+        other settings is refused naming the setting (``lr``, ``seed``, …; ``sha256_g0``
+        for another initial metric). The references are recomputed (they are
+        deterministic and cheaper than the network).
+    callback, reference_callback:
+        Called with each record (a dict) of the network, of the references, as it is
+        taken (progress bars).
     """
     import hashlib
-
-    from tqdm import tqdm
 
     from metricflow._x64 import x64
 
@@ -536,7 +340,6 @@ def network_flow(manifold: Torus, g0, *, arch: str = "cosnet", width: int = 100_
     d = manifold.dim
     P = d * (d + 1) // 2
     record_every = -(-steps // records)
-    n_records = -(-steps // record_every)
     given = references if isinstance(references, dict) else None
     names = list(given) if given is not None else list(references)
     for r in names:
@@ -546,42 +349,33 @@ def network_flow(manifold: Torus, g0, *, arch: str = "cosnet", width: int = 100_
         names.remove("local")
     result = NetworkFlowResult()
     timings = {}
-    bar = tqdm(total=(n_records + 1) * (1 + (0 if given else len(names))), desc=f"{arch} flow on {manifold.name}",
-               unit="record", disable=not progress, leave=False)
     with x64():
         t0 = time.perf_counter()
         g0, phi0, c0, M0 = _setup(manifold, g0)
         if arch == "cosnet":
-            model = _cosnet_model(manifold, int(width), float(sigma), seed, P)
+            model = cosnet_state(manifold, int(width), float(sigma), seed, P)
         else:
-            model = _relu_model(manifold, int(width), int(depth), seed, P)
+            model = relu_state(manifold, int(width), int(depth), seed, P)
         timings["setup_s"] = time.perf_counter() - t0
         ntk = None
         if arch == "relu" and kernel_points:
-            ntk, result.kernel_points = _metric_ntk_fn(manifold, c0, M0, model[4]["scale"], kernel_points, seed)
+            ntk, result.kernel_points = _metric_ntk_fn(manifold, c0, M0, model[4]["scale"], kernel_points, seed,
+                                                       model[3][1])
         t0 = time.perf_counter()
-        run_meta = {"manifold": manifold.name, "n": manifold.n, "arch": arch, "width": int(width),
+        # the hash of g0 is checked after the settings that make it (it sorts after seed)
+        settings = {"manifold": manifold.name, "n": manifold.n, "arch": arch, "width": int(width),
                     "sigma": float(sigma), "depth": int(depth), "lr": float(lr), "steps": int(steps),
                     "records": int(records), "seed": int(seed), "kernel_points": int(kernel_points),
-                    "g0_sha256": hashlib.sha256(np.ascontiguousarray(g0)).hexdigest()}
-
-        def on_record(rec):
-            bar.update(1)
-            if callback:
-                callback(rec)
-
-        times, metrics, recs, kernels = _train(manifold, g0, phi0, c0, M0, model, lr, steps, record_every,
-                                                  label=f"{arch} network", on_record=on_record, observe=ntk,
-                                                  checkpoint=checkpoint, resume=resume, run_meta=run_meta)
+                    "sha256_g0": hashlib.sha256(np.ascontiguousarray(g0)).hexdigest()}
+        run = _train(manifold, g0, phi0, c0, M0, model, lr, steps, record_every, label=f"{arch} network",
+                     callback=callback, observe=ntk, checkpoint=checkpoint, resume=resume, settings=settings)
+        times, metrics, recs, kernels = run.times, run.arrays["metric"], run.history, run.arrays.get("kernel")
         timings["network_s"] = time.perf_counter() - t0
-        kernels = np.stack(kernels) if kernels else None
     if given is None:
         t0 = time.perf_counter()
         given = reference_flows(manifold, g0, arch=arch, sigma=sigma, depth=depth, lr=lr, steps=steps,
-                                records=records, which=tuple(names), pde_dt=pde_dt,
-                                on_record=lambda r: bar.update(1))
+                                records=records, which=tuple(names), pde_dt=pde_dt, on_record=reference_callback)
         timings["references_s"] = time.perf_counter() - t0
-    bar.close()
     history = []
     for i, rec in enumerate(recs):
         row = dict(rec)
@@ -650,23 +444,23 @@ def reference_flows(manifold: Torus, g0, *, arch: str = "cosnet", sigma: float =
         for name in ("kernel", "local"):
             if name not in which:
                 continue
-            model = _reference_model(manifold, arch, sigma, depth, P, local=name == "local")
+            model = reference_state(manifold, arch, sigma, depth, P, local=name == "local")
             k = sub if name == "local" else 1
-            times, metrics, recs, _ = _train(manifold, g0, phi0, c0, M0, model, lr / k, steps * k,
-                                                record_every * k, label=f"{name} reference", on_record=on_record)
-            out[name] = {"times": times, "metrics": metrics, "history": recs, "dt": lr / k}
+            run = _train(manifold, g0, phi0, c0, M0, model, lr / k, steps * k, record_every * k,
+                         label=f"{name} reference", callback=on_record)
+            out[name] = {"times": run.times, "metrics": run.arrays["metric"], "history": run.history, "dt": lr / k}
     return out
 
 
-def _metric_ntk_fn(manifold, c0, M0, scale, m, seed):
+def _metric_ntk_fn(manifold, c0, M0, scale, m, seed, apply):
     """``(ntk(params), points)``: the empirical metric-NTK (eq. 2.7–2.8) of the ReLU metric
-    on ``m`` fixed random grid points, ``theta[I, J, a, b]`` over the components g_ij
+    ``apply`` on ``m`` fixed random grid points, ``theta[I, J, a, b]`` over the components g_ij
     (i ≤ j): the NTK of the network outputs by
     :func:`metricflow.kernels.empirical.empirical_ntk`, mapped to the metric by the
     affine ansatz ``Θ_IJ = M_IK Θ^φ_KL M_JL`` (:func:`metricflow.kernels.metric.linear_ansatz_ntk`)
     with ``M_IK(x) = s c0(x) (M0^K)_ij(x)``."""
-    from metricflow.flows.frozen import periodic_features
     from metricflow.kernels.empirical import empirical_ntk
+    from metricflow.kernels.frozen import periodic_features
     from metricflow.kernels.metric import linear_ansatz_ntk
 
     d = manifold.dim
@@ -681,194 +475,7 @@ def _metric_ntk_fn(manifold, c0, M0, scale, m, seed):
     Mmap = scale * cflat[:, None, None] * Mflat[:, :, iu[0], iu[1]].transpose(0, 2, 1)   # (m, I, K)
 
     def ntk(params):
-        th = empirical_ntk(_relu_net, params, feats, block_size=16)
+        th = empirical_ntk(apply, params, feats, frozen={}, block_size=16)
         return linear_ansatz_ntk(Mmap, th, Mmap)
 
     return ntk, pts
-
-
-# --------------------------------------------------------------------------- output
-
-
-def save_network_flow(result: NetworkFlowResult, outdir, title: str | None = None) -> list[str]:
-    """Write ``history.json``, ``trajectory.npz`` and the PNG plots into ``outdir``
-    (atomically, :mod:`metricflow.io`); returns the file names."""
-    from metricflow.io import save_npz_atomic, write_json_atomic
-
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    arrays = {"times": result.times, "metrics": result.metrics, "meta": json.dumps(result.meta)}
-    arrays.update({f"reference_{k}": v for k, v in result.references.items()})
-    if result.kernels is not None:
-        arrays.update(kernels=result.kernels, kernel_points=result.kernel_points, block_spectra=result.block_spectra)
-    save_npz_atomic(out / "trajectory.npz", **arrays)
-    title = title or _title(result.meta)
-    files = ["history.json", "trajectory.npz"] + [p.name for p in plot_network_flow(result.history, out, title)]
-    write_json_atomic(out / "history.json", {**result.meta, "history": result.history, "files": files})
-    return files
-
-
-def _title(meta: dict) -> str:
-    extra = f"σ={meta['sigma']}" if meta["arch"] == "cosnet" else f"depth {meta['depth']}"
-    return (f"{meta['arch']} (width {meta['width']}, {extra}) on {meta['manifold']}, "
-            f"η={meta['lr']}, n={meta['n']}")
-
-
-def plot_network_flow(history: list[dict], outdir, title: str) -> list[Path]:
-    """λ(t) of the network and the reference flows, the discrepancies against t and (relu)
-    the relative change of the empirical metric-NTK against t."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from metricflow.io import save_figure_atomic
-
-    out = Path(outdir)
-    t = [h["t"] for h in history]
-    refs = [k[2:] for k in history[0] if k.startswith("F_")]
-
-    def panel(name, xlabel, ylabel, draw, legend=True):
-        fig, ax = plt.subplots(figsize=(5.2, 3.6), dpi=120)
-        draw(ax)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        if legend:
-            ax.legend(fontsize=8)
-        ax.set_title(title, fontsize=8)
-        fig.tight_layout()
-        return save_figure_atomic(fig, out / name)
-
-    def draw_lambda(ax):
-        ax.plot(t, [h["F"] for h in history], "o-", ms=3, label="network (GD)")
-        for r in refs:
-            ax.plot(t, [h[f"F_{r}"] for h in history], "--", label=f"{r} flow")
-
-    def draw_discrepancy(ax):
-        for r in refs:
-            ax.semilogy(t[1:], [max(h[f"discrepancy_{r}"], 1e-300) for h in history[1:]], "o-", ms=3,
-                        label=f"vs {r}")
-
-    paths = [panel("lambda.png", "t = η · step", "λ = min F", draw_lambda)]
-    if refs:
-        paths.append(panel("discrepancy.png", "t", "‖g_NN − g_ref‖ / ‖g_ref − g0‖", draw_discrepancy))
-    if "kernel_change" in history[0]:
-        paths.append(panel("kernel_change.png", "t", "‖Θ_t − Θ_0‖ / ‖Θ_0‖ (metric-NTK)",
-                           lambda ax: ax.plot(t, [h["kernel_change"] for h in history], "o-", ms=3),
-                           legend=False))
-    return paths
-
-
-# --------------------------------------------------------------------------- experiments
-
-
-def tracking_experiment(dim: int = 2, *, widths=(1_000, 100_000), sigmas=(0.7, 0.5), lr: float = 2e-3,
-                        steps: int = 20, records: int = 4, relu_widths=(64, 256, 1024), relu_n: int | None = None,
-                        relu_lr: float = 0.05, relu_steps: int = 10, seed: int = 0, progress=None) -> dict:
-    """Does the trained network track Perelman's flow on T^dim, and how does its kernel move?
-
-    Cos-nets (``widths`` × ``sigmas``) on the smooth metric of the realization check, on
-    the grid resolving the smallest σ: per row the discrepancy against Perelman's flow
-    along the trajectory, split into the width error (vs the kernel flow at that σ), the
-    σ² error (kernel vs local flow) and the frozen-rescaling error (local vs Perelman).
-    ReLU networks (``relu_widths``, depth 1, on the bumpy metric of an ``relu_n`` grid): the
-    relative change of the empirical metric-NTK and the distance to the frozen-kernel
-    flow; fitted log–log slopes against the width."""
-    from metricflow.flows.local import initial_metric
-    from metricflow.flows.realization import smooth_metric
-
-    def tick(msg):
-        if progress:
-            progress(msg)
-
-    T = Torus(dim, grid_for_sigma(min(sigmas)))
-    g0 = smooth_metric(T, seed=seed)[0]
-    t0 = time.perf_counter()
-    base = reference_flows(T, g0, sigma=min(sigmas), lr=lr, steps=steps, records=records,
-                           which=("perelman", "local"))
-    ref_s = time.perf_counter() - t0
-    per = base["perelman"]["metrics"]
-    rescaling = [discrepancy(T, a, b, g0)[0] for a, b in zip(base["local"]["metrics"][1:], per[1:], strict=True)]
-    tick(f"T^{dim}: Perelman and local references ({ref_s:.0f} s)")
-    rows = []
-    for sigma in sigmas:
-        kern = reference_flows(T, g0, sigma=sigma, lr=lr, steps=steps, records=records, which=("kernel",))
-        sig_err = [discrepancy(T, a, b, g0)[0] for a, b in zip(kern["kernel"]["metrics"][1:], per[1:], strict=True)]
-        refs = {"perelman": base["perelman"], "kernel": kern["kernel"]}
-        for width in widths:
-            t1 = time.perf_counter()
-            r = network_flow(T, g0, arch="cosnet", width=width, sigma=sigma, lr=lr, steps=steps, records=records,
-                             seed=seed, references=refs)
-            rows.append({"arch": "cosnet", "width": int(width), "sigma": sigma,
-                         "t": [h["t"] for h in r.history[1:]],
-                         "discrepancy_perelman": [h["discrepancy_perelman"] for h in r.history[1:]],
-                         "discrepancy_perelman_abs": [h["discrepancy_perelman_abs"] for h in r.history[1:]],
-                         "width_error": [h["discrepancy_kernel"] for h in r.history[1:]],
-                         "sigma_error": sig_err, "rescaling_error": rescaling,
-                         "lambda": [h["F"] for h in r.history], "lambda_perelman": [h["F_perelman"] for h in r.history],
-                         "lambda_kernel": [h["F_kernel"] for h in r.history],
-                         "seconds": time.perf_counter() - t1})
-            tick(f"T^{dim}: cosnet width {width}, σ {sigma}")
-    relu_rows = []
-    Tr = Torus(dim, relu_n or (16 if dim == 2 else 8))
-    gr = initial_metric(Tr, "bumpy", seed=seed)
-    for width in relu_widths:
-        t1 = time.perf_counter()
-        r = network_flow(Tr, gr, arch="relu", width=width, depth=1, lr=relu_lr, steps=relu_steps, records=2,
-                         seed=seed, kernel_points=32, references=("kernel",))
-        relu_rows.append({"arch": "relu", "width": int(width), "n": Tr.n, "t": [h["t"] for h in r.history],
-                          "kernel_change": [h["kernel_change"] for h in r.history],
-                          "kernel_spectrum_shift": [h["kernel_spectrum_shift"] for h in r.history],
-                          "discrepancy_kernel": [h["discrepancy_kernel"] for h in r.history],
-                          "lambda": [h["F"] for h in r.history], "lambda_kernel": [h["F_kernel"] for h in r.history],
-                          "seconds": time.perf_counter() - t1})
-        tick(f"T^{dim}: relu width {width}")
-    out = {"dim": dim, "n": T.n, "lr": lr, "steps": steps, "T": lr * steps, "references_s": ref_s,
-           "rows": rows, "relu": relu_rows}
-    if len(relu_rows) > 1:
-        w = np.log([r["width"] for r in relu_rows])
-        out["relu_kernel_change_slope"] = float(np.polyfit(w, np.log([r["kernel_change"][-1] for r in relu_rows]),
-                                                           1)[0])
-        out["relu_kernel_distance_slope"] = float(np.polyfit(
-            w, np.log([r["discrepancy_kernel"][-1] for r in relu_rows]), 1)[0])
-    return out
-
-
-def plot_experiment(exp: dict, outdir) -> list[Path]:
-    """'Beyond the paper' plots of :func:`tracking_experiment`: discrepancy against t per
-    (width, σ) with the σ² floor, λ(t) of networks and flows, and the ReLU kernel change."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from metricflow.io import save_figure_atomic
-
-    out = Path(outdir)
-    d = exp["dim"]
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), dpi=120)
-    for r in exp["rows"]:
-        line, = axes[0].semilogy(r["t"], r["discrepancy_perelman"], "o-", ms=3,
-                                 label=f"N={r['width']:.0e}, σ={r['sigma']}")
-        axes[0].semilogy(r["t"], r["sigma_error"], ":", color=line.get_color())
-        axes[1].plot([0.0] + r["t"], r["lambda"], "o-", ms=3, color=line.get_color(), label=line.get_label())
-    first = exp["rows"][0]
-    axes[0].semilogy(first["t"], first["rescaling_error"], "k--", label="frozen rescaling (local vs Perelman)")
-    axes[0].set_xlabel("t")
-    axes[0].set_ylabel("relative discrepancy vs Perelman")
-    axes[0].set_title("solid: network; dotted: σ² floor (kernel vs local)", fontsize=8)
-    axes[0].legend(fontsize=7)
-    axes[1].plot([0.0] + first["t"], first["lambda_perelman"], "k--", label="Perelman flow")
-    axes[1].set_xlabel("t")
-    axes[1].set_ylabel("λ")
-    axes[1].legend(fontsize=7)
-    for r in exp["relu"]:   # the change is 0 at t = 0: plotted from the first record on
-        axes[2].plot(r["t"][1:], r["kernel_change"][1:], "o-", ms=3, label=f"ReLU width {r['width']}")
-    axes[2].set_xlabel("t")
-    axes[2].set_ylabel("‖Θ_t − Θ_0‖ / ‖Θ_0‖")
-    axes[2].set_yscale("log")
-    axes[2].legend(fontsize=7)
-    fig.suptitle(f"Trained networks vs Perelman's flow on T^{d} (non-locality σ, width, feature learning)",
-                 fontsize=10)
-    fig.tight_layout()
-    return [save_figure_atomic(fig, out / f"network_flow_T{d}.png")]

@@ -19,7 +19,9 @@ Conventions (docs/flows.md, "The Perelman realization"):
   ``w_k`` drawn from the discrete Gaussian ``P(w) ∝ e^{−σ²|w|²/2}`` on Z^d (so φ is
   periodic) and ``b_k ~ U(−π, π)``; only the ``a_k`` train, and
   ``A² = 2 Z / (2π)^d``, ``Z = Σ_w e^{−σ²|w|²/2}``, makes the frozen NTK the
-  normalised periodised Gaussian of width σ (Poisson summation).
+  normalised periodised Gaussian of width σ (Poisson summation). The network, its
+  frequency law and its per-frequency form are :mod:`metricflow.models.cosnet`
+  (:func:`~metricflow.models.cosnet.torus_cosnet`).
 
 Gradient descent then gives, at g = g0,
 
@@ -37,6 +39,7 @@ import numpy as np
 
 from metricflow.errors import InvalidInputError
 from metricflow.manifolds.torus import Torus
+from metricflow.models.cosnet import check_grid, frequency_grid, grid_for_sigma, neuron_sums
 
 
 def smooth_metric(manifold: Torus, amplitude: float = 0.15, seed: int = 0):
@@ -86,7 +89,7 @@ def perelman_density(manifold: Torus, g, f):
     """``U^{kl} = δF/δg_kl`` (density for d^dx, e^{−f}dV fixed) and the target −2(R + ∇∇f)."""
     import jax.numpy as jnp
 
-    from metricflow.flows.local import _pointwise
+    from metricflow.flows.torus import _pointwise
 
     gj = manifold.jets(jnp.asarray(g))
     fj = manifold.jets(jnp.asarray(f))
@@ -95,40 +98,6 @@ def perelman_density(manifold: Torus, g, f):
     rho = np.exp(-f) * np.sqrt(np.linalg.det(g))
     U = np.einsum("...ka,...lb,...ab->...kl", ginv, ginv, 0.5 * target) * rho[..., None, None]
     return U, target
-
-
-def _frequency_grid(dim: int, sigma: float):
-    """Integer frequencies m ∈ [−M, M]^d with weights e^{−σ²|m|²/2} (tail below e^{−24.5})
-    and their normalisation Z = Σ_m e^{−σ²|m|²/2}."""
-    m_max = int(np.ceil(7.0 / sigma))
-    m = np.arange(-m_max, m_max + 1)
-    p1 = np.exp(-0.5 * sigma**2 * m**2)
-    grids = np.meshgrid(*([m] * dim), indexing="ij")
-    w = np.stack([gr.ravel() for gr in grids], axis=-1)
-    p = np.exp(-0.5 * sigma**2 * np.sum(w**2, axis=-1))
-    return w, p / p.sum(), p1.sum() ** dim, m_max
-
-
-def _neuron_sums(rng, width: int, probs, chunk: int = 5_000_000):
-    """For ``width`` neurons with iid frequencies (probabilities ``probs``) and phases
-    b ~ U(−π, π): the count n_w and S_w = Σ_{k: w_k = w} e^{2 i b_k} of each frequency.
-    The counts are one multinomial draw; the phases are drawn in chunks (exactly the
-    distribution of drawing every neuron, in O(chunk) memory)."""
-    counts = rng.multinomial(width, probs)
-    S = np.zeros(len(probs), dtype=complex)
-    nz = np.flatnonzero(counts)
-    start = 0
-    while start < len(nz):
-        stop, total = start, 0
-        while stop < len(nz) and (total + counts[nz[stop]] <= chunk or stop == start):
-            total += counts[nz[stop]]
-            stop += 1
-        block = nz[start:stop]
-        phases = np.exp(2j * rng.uniform(-np.pi, np.pi, size=total))
-        offsets = np.concatenate([[0], np.cumsum(counts[block])[:-1]])
-        S[block] = np.add.reduceat(phases, offsets)
-        start = stop
-    return counts, S
 
 
 def realized_velocity(manifold: Torus, g0, f, *, sigma: float, width: int | None, seed: int = 0):
@@ -151,18 +120,16 @@ def realized_velocity(manifold: Torus, g0, f, *, sigma: float, width: int | None
     else:
         if int(width) != width or width < 1:
             raise InvalidInputError("width", f"expected a positive integer, got {width}")
+        check_grid(n, sigma)
         rng = np.random.default_rng(seed)
-        w, probs, Z, m_max = _frequency_grid(d, sigma)
-        if 2 * m_max + 8 > n:
-            raise InvalidInputError("n", f"a grid of {n} points per direction aliases the frequencies "
-                                    f"of σ = {sigma}; use at least {2 * m_max + 8}")
+        w, probs, Z, _ = frequency_grid(d, sigma)
         A2 = 2.0 * Z / (2 * np.pi) ** d
         h = manifold.cell_volume
         plus = tuple(w[:, k] % n for k in range(d))
         minus = tuple((-w[:, k]) % n for k in range(d))
         phidot = np.empty_like(u)
         for p in range(u.shape[-1]):
-            counts, S = _neuron_sums(rng, int(width), probs)
+            counts, S = neuron_sums(rng, int(width), probs)
             ghat = np.fft.fftn(u[..., p])[minus]          # Σ_x u(x) e^{+i w·x}
             # φ̇(x) = A² h/(2N) Re Σ_w [ĝ_w S_w e^{iw·x} + ĝ_w n_w e^{−iw·x}]
             X = np.zeros(manifold.shape, dtype=complex)
@@ -176,12 +143,6 @@ def relative_error(manifold: Torus, v, target) -> float:
     """Relative L² error (coordinate measure) of a velocity field against the target."""
     num = np.sum((v - target) ** 2)
     return float(np.sqrt(num / np.sum(target**2)))
-
-
-def _grid_for(sigma: float, dim: int) -> int:
-    """Smallest even grid (multiple of 16) resolving the frequencies of σ without aliasing."""
-    need = 2 * int(np.ceil(7.0 / sigma)) + 8
-    return int(16 * np.ceil(need / 16))
 
 
 def perelman_check(dim: int = 2, *, widths=(1_000, 10_000, 100_000, 1_000_000), sigma_for_widths: float = 0.2,
@@ -204,7 +165,7 @@ def perelman_check(dim: int = 2, *, widths=(1_000, 10_000, 100_000, 1_000_000), 
 
     rows = []
     with x64():
-        T = Torus(dim, _grid_for(sigma_for_widths, dim))
+        T = Torus(dim, grid_for_sigma(sigma_for_widths, multiple=16))
         g0, f = smooth_metric(T, seed=seed)
         _, target = perelman_density(T, g0, f)
         v_inf = realized_velocity(T, g0, f, sigma=sigma_for_widths, width=None)
@@ -216,7 +177,7 @@ def perelman_check(dim: int = 2, *, widths=(1_000, 10_000, 100_000, 1_000_000), 
             tick(f"width {wdt}")
         for sg in list(sigmas) + [finest[0]]:
             is_finest = sg == finest[0]
-            T = Torus(dim, _grid_for(sg, dim))
+            T = Torus(dim, grid_for_sigma(sg, multiple=16))
             g0, f = smooth_metric(T, seed=seed)
             _, target = perelman_density(T, g0, f)
             wdt = finest[1] if is_finest else width_for_sigmas

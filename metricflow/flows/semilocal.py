@@ -95,6 +95,6 @@ def smear_dense(points, values, weights, sigma: float):
 
 def semilocal_ricci_velocity(manifold: Torus, g, sigma: float):
     """Eq. (2.30) with the Ricci loss: the local velocity −2 R_ij smeared at width σ."""
-    from metricflow.flows.local import ricci_velocity
+    from metricflow.flows.torus import ricci_velocity
 
     return smear_fft(manifold, ricci_velocity(manifold, g), sigma)

@@ -14,16 +14,17 @@ stays band-limited; ``Δ_round`` is diagonal in the spherical harmonics and noth
 singular at the poles.
 
 All functions are pure; ``ricci_velocity`` is jittable JAX, the diagnostics accept
-numpy or JAX arrays.
+numpy or JAX arrays. The flow systems ``ricci`` and ``perelman`` of a
+:class:`~metricflow.manifolds.Sphere` are registered at the end of this module.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from metricflow.errors import InvalidInputError, NumericalError
+from metricflow.flows.registry import register
+from metricflow.flows.systems import FlowSystem
 from metricflow.manifolds.sphere import Sphere, _namespace
 
 INITS = ("round", "bumpy")
@@ -46,7 +47,7 @@ def _check_field(sphere: Sphere, u, name: str = "u") -> None:
         raise InvalidInputError(name, f"expected a grid field of shape {sphere.shape}, got {tuple(np.shape(u))}")
 
 
-def initial_state(sphere: Sphere, name: str, seed: int = 0, amplitude: float = 0.5) -> np.ndarray:
+def initial_metric(sphere: Sphere, name: str, seed: int = 0, amplitude: float = 0.5) -> np.ndarray:
     """The conformal factor ``u`` of an initial metric ``g = e^{2u} g_round``.
 
     ``round``: ``u = 0`` (the unit sphere). ``bumpy``: a seeded random combination of the
@@ -243,55 +244,46 @@ def scalar_curvature_at(sphere: Sphere, u, points):
     return 2.0 * jnp.exp(-2.0 * uu) * (1.0 - lap)
 
 
-# ----------------------------------------------------------------- plots
-def plot_sphere_history(history: list[dict], path: Path, title: str) -> Path:
-    """Area against t with the Gauss–Bonnet line ``A(0) − 8πt``, and the curvature spread
-    (and λ when the records have it)."""
-    from metricflow.flows.plots import plot_panels
-
-    t = np.array([h["t"] for h in history])
-    area = np.array([h["area"] for h in history])
-    panels = [("area", False, [(area, "o", "measured"),
-                               (area[0] - 8 * np.pi * t, "-", "A(0) − 8πt (Gauss–Bonnet)")]),
-              ("(max R − min R) / mean R", True, [([h["curvature_spread"] for h in history], "o-", None)])]
-    if "lambda" in history[0]:
-        panels.append(("Perelman λ", False, [([h["lambda"] for h in history], "o-", None)]))
-    return plot_panels(t, panels, path, title)
+def curvature_field(sphere: Sphere, u) -> np.ndarray:
+    """The scalar curvature R of ``g = e^{2u} g_round`` on the grid (numpy), for plots."""
+    return np.asarray(scalar_curvature(sphere, np.asarray(u, dtype=np.float64)))
 
 
-def plot_sphere_fields(sphere: Sphere, fields: list, times: list[float], path: Path, title: str,
-                       label: str = "R") -> Path:
-    """Grid fields (e.g. R) as latitude–longitude maps side by side, each with its own
-    colour scale (R grows as the sphere shrinks), and the first and last on the sphere
-    itself (orthographic view from above the equator)."""
-    import matplotlib
+# ----------------------------------------------------------------- flow systems
+def initial_state(sphere: Sphere, u0) -> dict:
+    """``{"u": u0}`` after checking its shape and that it is a resolved, finite state."""
+    u0 = np.asarray(u0, dtype=np.float64)
+    if u0.shape != sphere.shape:
+        raise InvalidInputError("g0", f"expected the conformal factor u of shape {sphere.shape} "
+                                f"on {sphere.name}, got {u0.shape}")
+    check_state(sphere, u0, 0.0)
+    return {"u": u0}
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    from metricflow.io import save_figure_atomic
+def _system(sphere: Sphere, kernel, functional, flow: str) -> FlowSystem:
+    """S² in the conformal gauge ``g = e^{2u} g_round``: ``∂_t u = Θ·(−K)`` (module docstring).
 
-    n = len(fields)
-    lat = 90.0 - np.degrees(sphere.theta)
-    lon = np.degrees(sphere.phi)
-    fig = plt.figure(figsize=(3.4 * n, 5.6), dpi=120, layout="constrained")
-    grid = fig.add_gridspec(2, n)
-    for i, (f, t) in enumerate(zip(fields, times, strict=True)):
-        f = np.asarray(f)
-        ax = fig.add_subplot(grid[0, i])
-        im = ax.pcolormesh(lon, lat, f, shading="nearest", cmap="viridis")
-        ax.set_title(f"{label} at t = {t:.3g}", fontsize=9)
-        ax.set_xlabel("longitude φ [°]")
-        ax.set_ylabel("latitude [°]")
-        fig.colorbar(im, ax=ax, shrink=0.8)
-        ax3 = fig.add_subplot(grid[1, i], projection="3d")
-        x, y, z = np.moveaxis(sphere.points, -1, 0)
-        # close the longitude seam for the surface plot
-        x, y, z, fc = (np.concatenate([a, a[:, :1]], axis=1) for a in (x, y, z, f))
-        norm = (fc - fc.min()) / max(np.ptp(fc), 1e-300)
-        ax3.plot_surface(x, y, z, facecolors=plt.cm.viridis(norm), rstride=1, cstride=1,
-                         linewidth=0, antialiased=False, shade=False)
-        ax3.set_box_aspect((1, 1, 1))
-        ax3.set_axis_off()
-    fig.suptitle(title, fontsize=10)
-    return save_figure_atomic(fig, path)
+    In 2D Ricci flow preserves the conformal class, so ``∂_t u = −K`` is exact. Perelman's
+    flow −2(Ric + ∇∇f) leaves the conformal class, but it is Ricci flow pulled back by the
+    flow of ∇f: the engine integrates the Ricci-gauge representative and reports
+    ``F = λ(g)`` (diffeomorphism invariant, non-decreasing) along it. The kernel acts on
+    ``∂_t u``: Gaussian = the round heat kernel, frozen NTK = its Funk–Hecke spectrum."""
+    smear = kernel.operator(sphere)
+
+    def diag(s):
+        rec = diagnostics(sphere, s["u"])
+        if flow == "perelman":
+            rec["F"] = rec["lambda"] = lambda_functional(sphere, s["u"])[0]
+        return rec
+
+    meta = {"manifold": sphere.name, "n": sphere.n, "flow": flow, "kernel": kernel.spec}
+    if flow == "perelman":
+        meta["gauge"] = "ricci (conformal); F = lambda(g)"
+    return FlowSystem(sphere, flow, kernel.spec, "u",
+                      velocity=lambda s: {"u": smear(ricci_velocity(sphere, s["u"]))},
+                      diagnostics=diag, check=lambda s, t: check_state(sphere, s["u"], t),
+                      initial=lambda u0: initial_state(sphere, u0), meta=meta)
+
+
+register(Sphere, "ricci")(_system)
+register(Sphere, "perelman")(_system)

@@ -10,6 +10,8 @@ metric-NTKs of JAX models, metric ansaetze, spectra, and finite-width convergenc
 - :mod:`metricflow.kernels.convergence` -- empirical -> analytic as N -> infinity.
 - :mod:`metricflow.kernels.nt_adapter` -- optional neural-tangents bridge.
 
+The finite-width networks whose kernels these are live in :mod:`metricflow.models`.
+
 Submodules are imported on first attribute access, so ``import metricflow.kernels.mlp``
 stays light (the neural-tangents cross-check imports only that one).
 """
@@ -20,7 +22,7 @@ import importlib
 
 _EXPORTS = {
     "gaussian_ntk": "gaussian", "constants": "gaussian",
-    "mlp_kernels": "mlp", "mlp_init": "mlp", "mlp_apply": "mlp",
+    "mlp_kernels": "mlp",
     "empirical_ntk": "empirical", "ntk_vector_product": "empirical", "rescale": "empirical",
     "empirical_metric_ntk": "metric", "ansatz_ntk": "metric", "linear_ansatz_ntk": "metric",
     "componentwise_ntk": "metric", "multiplicative_map": "metric", "to_components": "metric",

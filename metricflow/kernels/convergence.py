@@ -1,8 +1,8 @@
 """Finite-width empirical NTK -> infinite-width analytic NTK (eq. 2.9), error ~ N^(-1/2).
 
 For each width N and seed the empirical NTK (eq. 2.7, via
-:func:`metricflow.kernels.empirical.empirical_ntk`) of a freshly drawn network is compared
-with the analytic kernel on fixed points:
+:func:`metricflow.kernels.empirical.empirical_ntk`) of a freshly drawn network of
+:mod:`metricflow.models` is compared with the model's analytic kernel on fixed points:
 ``rel_error = ||Theta_N - Theta_bar||_F / ||Theta_bar||_F``.  The empirical NTK is an average
 of N i.i.d. terms (cos-net, Gauss-net) or concentrates at the same rate (MLPs), so its
 fluctuation is O(N^(-1/2)); ``slope`` is the least-squares slope of log(mean rel_error)
@@ -11,35 +11,16 @@ against log N and should be close to -1/2.
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import numpy as np
 
 from metricflow._x64 import x64
 from metricflow.errors import InvalidInputError
-from metricflow.kernels import gaussian, mlp
 from metricflow.kernels.empirical import empirical_ntk
+from metricflow.models import get_model
 
+#: the models of R^d studied here (:data:`metricflow.models.MODELS`)
 ARCHS = ("cosnet", "gaussnet", "mlp")
-
-
-# Module-level models: one compilation per shape serves every seed (empirical_ntk caches
-# on the function's identity).  Hyper-parameters travel in `frozen`.
-def _cosnet_model(a, x, fr):
-    return gaussian.apply({"a": a, "w": fr["w"], "b": fr["b"]}, x, arch="cosnet", A=fr["A"])
-
-
-def _gaussnet_model(a, x, fr):
-    return gaussian.apply({"a": a, "w": fr["w"], "b": fr["b"]}, x, arch="gaussnet", A=fr["A"],
-                          sigma_w=fr["sigma_w"], sigma_b=fr["sigma_b"])
-
-
-def _mlp_model(activation, params, x, fr):
-    return mlp.mlp_apply(params, x, activation=activation, w_std=fr["w_std"], b_std=fr["b_std"])
-
-
-_MLP_MODELS = {act: functools.partial(_mlp_model, act) for act in mlp.ACTIVATIONS}
 
 
 def _check_widths(widths, seeds):
@@ -73,33 +54,24 @@ def convergence(arch: str = "cosnet", *, dim: int = 2, widths=(100, 1000, 10000)
     widths = _check_widths(widths, seeds)
     if not isinstance(dim, (int, np.integer)) or dim < 1:
         raise InvalidInputError("dim", f"must be a positive integer, got {dim!r}")
+    if arch == "mlp":
+        model = get_model("mlp", activation=activation, depth=depth, w_std=w_std, b_std=b_std)
+    elif arch == "gaussnet":
+        model = get_model("gaussnet", sigma_w=sigma_w, sigma_b=sigma_b)
+    else:
+        model = get_model("cosnet", sigma_w=sigma_w)
     base = jax.random.PRNGKey(seed)
     with x64():
         x = np.asarray(jax.random.normal(jax.random.fold_in(base, 0), (n_points, dim),
                                          dtype="float64"))
-    if arch == "mlp":
-        mlp.check_activation(activation)
-        exact = mlp.mlp_kernels(x, activation=activation, depth=depth, w_std=w_std,
-                                b_std=b_std)["ntk"]
-    else:
-        exact = gaussian.gaussian_ntk(x, arch=arch, sigma_w=sigma_w)
-        A = gaussian.constants(arch, dim, sigma_w)["A"]
+    exact = model.kernel(x)
     rows = []
     for width in widths:
         errs = []
         for s in range(seeds):
             key = jax.random.fold_in(jax.random.fold_in(base, 1 + width), s)
-            if arch == "mlp":
-                params = mlp.mlp_init(key, dim, width, depth)
-                theta = empirical_ntk(_MLP_MODELS[activation], params, x,
-                                      frozen={"w_std": w_std, "b_std": b_std})[0, 0]
-            else:
-                params = gaussian.init(key, arch=arch, dim=dim, width=width, sigma_w=sigma_w,
-                                       sigma_b=sigma_b)
-                frozen = {"w": params["w"], "b": params["b"], "A": A, "sigma_w": sigma_w,
-                          "sigma_b": sigma_b}
-                model = _cosnet_model if arch == "cosnet" else _gaussnet_model
-                theta = empirical_ntk(model, params["a"], x, frozen=frozen)[0, 0]
+            params, frozen = model.init(key, dim, width)
+            theta = empirical_ntk(model.apply, params, x, frozen=frozen)[0, 0]
             errs.append(float(np.linalg.norm(theta - exact) / np.linalg.norm(exact)))
         rows.append({"width": width, "rel_error": float(np.mean(errs)),
                      "rel_error_std": float(np.std(errs)), "errors": errs})

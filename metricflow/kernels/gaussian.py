@@ -12,15 +12,15 @@ Networks (corrected eq. 2.32; see docs/ntk.md)::
 with ``a ~ N(0, sigma_a^2)``, ``w_i ~ N(0, sigma_w^2/d I_d)``; only ``a`` is trained (2.33).
 Both have the frozen NTK ``N_sigma(|x - x'|)``, the normalised Gaussian of width
 ``sigma = sqrt(d)/sigma_w`` (2.35-2.37), optionally rescaled by a deterministic ``h``
-(2.15-2.16, 2.28): ``h(x) h(x') N_sigma(|x - x'|)``.
+(2.15-2.16, 2.28): ``h(x) h(x') N_sigma(|x - x'|)``.  The finite-width networks, with
+these kernels beside them, are :mod:`metricflow.models.cosnet` and
+:mod:`metricflow.models.gaussnet`.
 """
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -103,39 +103,57 @@ def gaussian_ntk(x1, x2=None, *, arch: str = "cosnet", sigma_w: float = 1.0, A: 
         return np.asarray(k, dtype=np.float64)
 
 
-# ------------------------------------------------------------------ finite width
+# ----------------------------------------------------------------- the flow kernel
+from dataclasses import dataclass  # noqa: E402  (kept apart from the network functions above)
 
-def init(key, *, arch: str = "cosnet", dim: int, width: int, sigma_w: float = 1.0,
-         sigma_a: float = 1.0, sigma_b: float = 1.0) -> dict:
-    """Draw the parameters ``{"a", "w", "b"}`` of a width-``width`` network (float64)."""
-    _check_arch(arch)
-    if not isinstance(width, (int, np.integer)) or width < 1:
-        raise InvalidInputError("width", f"must be a positive integer, got {width!r}")
-    with x64():
-        ka, kw, kb = jax.random.split(key, 3)
-        a = sigma_a * jax.random.normal(ka, (width,), jnp.float64)
-        w = sigma_w / math.sqrt(dim) * jax.random.normal(kw, (width, dim), jnp.float64)
-        if arch == "cosnet":
-            b = jax.random.uniform(kb, (width,), jnp.float64, -jnp.pi, jnp.pi)
-        else:
-            b = sigma_b * jax.random.normal(kb, (width,), jnp.float64)
-    return {"a": a, "w": w, "b": b}
+from metricflow.kernels.base import Kernel  # noqa: E402
 
 
-def features(params: dict, x, *, arch: str = "cosnet", sigma_w: float = 1.0,
-             sigma_b: float = 1.0):
-    """Random features ``cos(w_i.x + b_i)`` (cos-net) or the normalised exponentials
-    (Gauss-net) at one point (d,) -> (N,) or a batch (n, d) -> (n, N)."""
-    pre = x @ params["w"].T + params["b"]
-    if arch == "cosnet":
-        return jnp.cos(pre)
-    d = params["w"].shape[1]
-    sq = jnp.sum(x * x, axis=-1, keepdims=True) if x.ndim > 1 else jnp.sum(x * x)
-    return jnp.exp(pre - sigma_b**2 - sigma_w**2 * sq / d)
+@dataclass(frozen=True)
+class Gaussian(Kernel):
+    """The semi-local kernel of width σ (eq. 2.30): the frozen NTK of the cos-net above,
+    a normalised Gaussian that tends to δ as σ → 0 (eq. 2.31). Applied
 
+    * on a torus: the periodised Gaussian by FFT, multiplier ``e^{−σ²|k|²/2}``
+      (:func:`metricflow.flows.semilocal.smear_fft`; integer frequencies, docs/ntk.md);
+    * on S²: the round heat kernel at time σ²/2, ``e^{−σ² l(l+1)/2}`` per degree l;
+    * on a :class:`~metricflow.manifolds.PointCloud`: ``(2πσ²)^{−k} e^{−d²/(2σ²)}`` of the FS
+      geodesic distance d (real dimension 2k) against ``dVol_FS``, in blocks of points,
+      each contribution written in the chart of the point where it is applied
+      (:mod:`metricflow.kernels.pointcloud`).
+    """
 
-def apply(params: dict, x, *, arch: str = "cosnet", A: float = 1.0, sigma_w: float = 1.0,
-          sigma_b: float = 1.0):
-    """Network output ``phi(x) = A/sqrt(N) sum_i a_i feature_i(x)`` (eq. 2.32 corrected)."""
-    feats = features(params, x, arch=arch, sigma_w=sigma_w, sigma_b=sigma_b)
-    return A / jnp.sqrt(params["a"].shape[0]) * (feats @ params["a"])
+    sigma: float
+
+    def __post_init__(self):
+        if not (isinstance(self.sigma, int | float | np.floating) and np.isfinite(self.sigma) and self.sigma > 0):
+            raise InvalidInputError("kernel", f"expected a finite positive width in gaussian:SIGMA, got {self.sigma!r}")
+        object.__setattr__(self, "sigma", float(self.sigma))
+
+    @property
+    def spec(self) -> str:
+        return f"gaussian:{self.sigma!r}"
+
+    def operator(self, manifold):
+        from metricflow.manifolds import PointCloud, Sphere, Torus
+
+        if isinstance(manifold, Torus):
+            from metricflow.flows.semilocal import smear_fft
+
+            return lambda V: smear_fft(manifold, V, self.sigma)
+        if isinstance(manifold, Sphere):
+            weights = np.exp(0.5 * self.sigma**2 * manifold.laplacian_eigenvalues)
+            return lambda v: manifold.synthesis(manifold.analysis(v) * weights)
+        if isinstance(manifold, PointCloud):
+            from metricflow.kernels.pointcloud import fs_gaussian_operator
+
+            return fs_gaussian_operator(manifold, self.sigma)
+        raise self.refuse(manifold, "the tori, sphere2 and point clouds")
+
+    def extend(self, manifold, values, targets):
+        """``Θ · values`` at new points ``targets`` (a :class:`~metricflow.cy.PointSet` of the
+        same hypersurface), in each target's own chart: the prediction of the trained
+        kernel machine at test points."""
+        from metricflow.kernels.pointcloud import fs_gaussian_extend
+
+        return fs_gaussian_extend(manifold, values, targets, self.sigma)

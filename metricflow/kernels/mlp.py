@@ -15,7 +15,8 @@ Dense(1, W_std, b_std))`` with ``L`` hidden layers.  The infinite-width recursio
     Theta_{l+1} = K_{l+1} + W_std^2 E[act'(u) act'(v)] Theta_l.
 
 In the paper these are the scalar kernels Theta-bar of eq. (2.9) (frozen NTK, 2.11-2.12)
-from which metric-NTKs are assembled (:mod:`metricflow.kernels.metric`).
+from which metric-NTKs are assembled (:mod:`metricflow.kernels.metric`).  The finite-width
+network itself, with this kernel beside it, is :func:`metricflow.models.mlp.mlp`.
 
 Activations and their Gaussian expectations (closed forms):
 
@@ -31,8 +32,6 @@ of the neural-tangents cross-check (.ci/nt_crosscheck.sh).
 """
 
 from __future__ import annotations
-
-import math
 
 import jax
 import jax.numpy as jnp
@@ -105,7 +104,8 @@ def _check(x, name):
     return arr
 
 
-def _check_hyper(depth, w_std, b_std):
+def check_hyper(depth, w_std, b_std) -> None:
+    """Refuse a negative depth, a non-positive ``w_std`` or a negative ``b_std`` (by name)."""
     if not isinstance(depth, (int, np.integer)) or isinstance(depth, bool) or depth < 0:
         raise InvalidInputError("depth", f"must be an integer >= 0, got {depth!r}")
     if not (np.isfinite(w_std) and w_std > 0):
@@ -134,7 +134,7 @@ def mlp_kernels(x1, x2=None, *, activation: str = "relu", depth: int = 1,
     dict with float64 numpy arrays ``nngp`` and ``ntk`` of shape (n1, n2).
     """
     check_activation(activation)
-    _check_hyper(depth, w_std, b_std)
+    check_hyper(depth, w_std, b_std)
     a = _check(x1, "x1")
     b = a if x2 is None else _check(x2, "x2")
     if a.shape[1] != b.shape[1]:
@@ -163,35 +163,3 @@ def _mlp_recursion(a, b, activation, depth, w_std, b_std):
         k11 = w2 * e11 + b2
         k22 = w2 * e22 + b2
     return k12, ntk
-
-
-# ---------------------------------------------------------------- finite-width network
-
-def mlp_init(key, d_in: int, width: int, depth: int, n_out: int = 1, dtype=None) -> list:
-    """Parameters of the finite-width network of the module docstring: a list of
-    ``{"W": (n_in, n_out), "b": (n_out,)}`` with N(0, 1) entries (NTK parameterisation)."""
-    _check_hyper(depth, 1.0, 0.0)
-    if width < 1 or d_in < 1 or n_out < 1:
-        raise InvalidInputError("width", f"widths must be >= 1, got d_in={d_in}, width={width}, "
-                                f"n_out={n_out}")
-    sizes = [d_in] + [width] * depth + [n_out]
-    keys = jax.random.split(key, len(sizes) - 1)
-    dtype = dtype or jnp.result_type(float)
-    params = []
-    for k, (n_in, n_o) in zip(keys, zip(sizes[:-1], sizes[1:], strict=True), strict=True):
-        kw, kb = jax.random.split(k)
-        params.append({"W": jax.random.normal(kw, (n_in, n_o), dtype),
-                       "b": jax.random.normal(kb, (n_o,), dtype)})
-    return params
-
-
-def mlp_apply(params, x, *, activation: str = "relu", w_std: float = 1.0, b_std: float = 0.0):
-    """Finite-width network output for one point ``x`` of shape (d,) (or a batch (n, d));
-    returns shape (n_out,) (or (n, n_out))."""
-    act = activation_fn(activation)
-    h = x
-    for i, layer in enumerate(params):
-        if i > 0:
-            h = act(h)
-        h = w_std / math.sqrt(layer["W"].shape[0]) * (h @ layer["W"]) + b_std * layer["b"]
-    return h

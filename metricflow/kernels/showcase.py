@@ -19,7 +19,7 @@ from metricflow._x64 import x64
 from metricflow.errors import InvalidInputError
 from metricflow.io import save_figure_atomic
 from metricflow.kernels import metric as mk
-from metricflow.kernels import mlp
+from metricflow.models.mlp import forward, init_params
 
 
 def fs_metric(x, dim: int):
@@ -45,9 +45,9 @@ def _ansatz_metric(params, x, *, dim, kind, ansatz, act="gelu"):
     """g(x) of the chosen ansatz with phi a gelu MLP (NTK parameterisation)."""
     g_ref = _ref(kind, dim)(x)
     if ansatz == "componentwise":
-        comps = jax.vmap(lambda p: mlp.mlp_apply(p, x, activation=act)[0])(params)
+        comps = jax.vmap(lambda p: forward(p, x, activation=act)[0])(params)
     else:
-        comps = mlp.mlp_apply(params, x, activation=act)
+        comps = forward(params, x, activation=act)
     H = mk.from_components(comps, dim, kind)
     if ansatz == "multiplicative":
         return g_ref * (1 + H)
@@ -55,11 +55,11 @@ def _ansatz_metric(params, x, *, dim, kind, ansatz, act="gelu"):
 
 
 def _phi_single(p, x):
-    return mlp.mlp_apply(p, x, activation="gelu")
+    return forward(p, x, activation="gelu")
 
 
 def _phi_stacked(p, x):
-    return jax.vmap(lambda q: mlp.mlp_apply(q, x, activation="gelu")[0])(p)
+    return jax.vmap(lambda q: forward(q, x, activation="gelu")[0])(p)
 
 
 @functools.lru_cache(maxsize=16)
@@ -90,10 +90,10 @@ def metric_example(*, dim: int = 3, kind: str = "hermitian", ansatz: str = "mult
     with x64():
         x = 0.5 * np.asarray(jax.random.normal(kx, (2 * n_points, d_in), jnp.float64))
         if ansatz == "componentwise":
-            params = jax.vmap(lambda k: mlp.mlp_init(k, d_in, width, depth, 1, jnp.float64))(
+            params = jax.vmap(lambda k: init_params(k, d_in, width, depth, 1, jnp.float64))(
                 jax.random.split(kp, nc))
         else:
-            params = mlp.mlp_init(kp, d_in, width, depth, nc, jnp.float64)
+            params = init_params(kp, d_in, width, depth, nc, jnp.float64)
     train, test = x[:n_points], x[n_points:]
     g_fn, phi_fn = _model_fns(dim, kind, ansatz)
     theta = empirical_ntk(g_fn, params, train, test, method=method)
@@ -135,6 +135,7 @@ def showcase(outdir: Path) -> dict:
     from metricflow.kernels import gaussian
     from metricflow.kernels.convergence import convergence
     from metricflow.kernels.empirical import empirical_ntk
+    from metricflow.models.cosnet import cosnet
     from metricflow.symbolic import ntk as sym
 
     outdir = Path(outdir)
@@ -145,13 +146,10 @@ def showcase(outdir: Path) -> dict:
     x0 = np.zeros((1, 1))
     exact = gaussian.gaussian_ntk(x0, xs, sigma_w=sw)[0]
     curves = {}
+    model = cosnet(sigma_w=sw)
     for width in (100, 1000, 10000):
-        p = gaussian.init(jax.random.PRNGKey(width), arch="cosnet", dim=dim, width=width,
-                          sigma_w=sw)
-        frozen = {"w": p["w"], "b": p["b"], "A": consts["A"]}
-        from metricflow.kernels.convergence import _cosnet_model
-
-        curves[width] = empirical_ntk(_cosnet_model, p["a"], x0, xs, frozen=frozen)[0, 0, 0]
+        params, frozen = model.init(jax.random.PRNGKey(width), dim, width)
+        curves[width] = empirical_ntk(model.apply, params, x0, xs, frozen=frozen)[0, 0, 0]
     conv = convergence("cosnet", dim=2, widths=[100, 1000, 10000], seeds=3)
     ex = metric_example(dim=3, kind="hermitian", ansatz="multiplicative", width=32, depth=3,
                         n_points=10)

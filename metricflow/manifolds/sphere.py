@@ -31,6 +31,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from metricflow.errors import InvalidInputError
+from metricflow.manifolds.base import Manifold
 
 #: largest band limit accepted (the transforms are dense per-m matrices)
 MAX_LMAX = 128
@@ -55,7 +56,7 @@ def _legendre_table(lmax: int, z: np.ndarray, sin_theta: np.ndarray) -> np.ndarr
 
 
 @dataclass(frozen=True)
-class Sphere:
+class Sphere(Manifold):
     """The unit round sphere S², band limit ``lmax`` (fields of degree ≤ ``lmax``).
 
     ``nlat``/``nlon`` default to the anti-aliasing grid of the module docstring; they
@@ -143,6 +144,25 @@ class Sphere:
         xp = _namespace(density)
         w = self.weights.reshape(self.shape + (1,) * (density.ndim - 2))
         return xp.sum(density * w, axis=(0, 1))
+
+    no_jets_reason = ("its flows evolve the conformal factor u of g = e^{2u} g_round with the spectral "
+                      "Laplacian (laplacian, analysis/synthesis), not jets")
+
+    def reference_metric(self) -> np.ndarray:
+        """The round metric in the coordinates (θ, φ) at the grid points: ``diag(1, sin²θ)``,
+        shape ``shape + (2, 2)``."""
+        out = np.zeros(self.shape + (2, 2))
+        out[..., 0, 0] = 1.0
+        out[..., 1, 1] = (1.0 - self.cos_theta**2)[:, None]
+        return out
+
+    def volume_form(self) -> np.ndarray:
+        """``√det g_round = sin θ`` in the coordinates (θ, φ), shape ``shape``
+        (:attr:`weights` already include it: they are the weights of ``dA_round``)."""
+        return np.broadcast_to(np.sqrt(1.0 - self.cos_theta**2)[:, None], self.shape).copy()
+
+    def settings(self) -> dict:
+        return {"manifold": self.name, "lmax": int(self.lmax), "nlat": int(self.nlat), "nlon": int(self.nlon)}
 
     # -------------------------------------------------------------- spectra
     @property

@@ -14,10 +14,11 @@ from functools import cached_property
 import numpy as np
 
 from metricflow.errors import InvalidInputError
+from metricflow.manifolds.base import Manifold
 
 
 @dataclass(frozen=True)
-class Torus:
+class Torus(Manifold):
     """``T^dim`` sampled on ``n`` points per direction."""
 
     dim: int
@@ -46,6 +47,22 @@ class Torus:
         """Grid coordinates, shape ``shape + (dim,)``."""
         t = np.arange(self.n) * (2 * np.pi / self.n)
         return np.stack(np.meshgrid(*([t] * self.dim), indexing="ij"), axis=-1)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The uniform quadrature weights ``(2π/n)^dim`` (of ``d^dx``), shape :attr:`shape`."""
+        return np.full(self.shape, self.cell_volume)
+
+    def reference_metric(self) -> np.ndarray:
+        """The flat metric δ_ij at every grid point."""
+        return np.broadcast_to(np.eye(self.dim), self.shape + (self.dim, self.dim)).copy()
+
+    def volume_form(self) -> np.ndarray:
+        """``√det δ = 1`` at every grid point."""
+        return np.ones(self.shape)
+
+    def settings(self) -> dict:
+        return {"manifold": self.name, "n": self.n}
 
     @property
     def cell_volume(self) -> float:

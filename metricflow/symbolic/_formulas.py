@@ -129,6 +129,14 @@ def norm_sq(A, ginv, v, w=None):
                              if ginv[i][j] and v[i] and w[j])))
 
 
+def tensor_norm_sq(A, ginv, t):
+    """``g^{ia} g^{jb} t_ij t_ab`` of a covariant 2-tensor, e.g. ``|Ric|² = R_ij R^ij``."""
+    n = len(ginv)
+    up = [[A.reduce(_sum(A, (ginv[i][a] * t[a][b] * ginv[b][j] for a in range(n) for b in range(n)
+                             if ginv[i][a] and t[a][b] and ginv[b][j]))) for j in range(n)] for i in range(n)]
+    return A.reduce(_sum(A, (t[i][j] * up[i][j] for i in range(n) for j in range(n) if t[i][j] and up[i][j])))
+
+
 def raise_index(A, ginv, v):
     """``v^i = g^{ij} v_j``."""
     n = len(ginv)

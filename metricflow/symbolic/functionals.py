@@ -50,6 +50,16 @@ class Geometry:
         return self.metric.scalar_el
 
     @property
+    def ricci(self):
+        """The Ricci tensor ``R_ij`` (a nested list of elements)."""
+        return self.metric.ricci_el
+
+    @property
+    def ricci_sq(self):
+        """``|Ric|² = R_ij R^ij``."""
+        return F.tensor_norm_sq(self.A, self.metric.ginv_el, self.metric.ricci_el)
+
+    @property
     def grad_f_sq(self):
         """``|∇f|²``."""
         return F.norm_sq(self.A, self.metric.ginv_el, F.gradient(self.A, self.f))
@@ -86,7 +96,9 @@ EINSTEIN_HILBERT = Functional(
     description="Einstein–Hilbert S[g] = ∫ R dV")
 VOLUME = Functional("volume", lambda geo: geo.A.one, description="Vol[g] = ∫ dV")
 
-FUNCTIONALS = {f.name: f for f in (PERELMAN, EINSTEIN_HILBERT, VOLUME)}
+#: the built-in Riemannian functionals; a new one is one entry here (the one registry of
+#: every functional, Riemannian and Kähler, is :mod:`metricflow.symbolic.registry`)
+BUILTIN = (PERELMAN, EINSTEIN_HILBERT, VOLUME)
 
 
 @dataclass
@@ -158,20 +170,18 @@ def euler_operator(A, density, func) -> object:
 def derive_variation(functional: str | Functional, dim: int) -> Variation:
     """Derive the first variation of a functional in ``dim`` dimensions (cached).
 
-    ``functional`` is a built-in name (:data:`FUNCTIONALS`) or your own
-    :class:`Functional`, e.g. ``Functional("R2", lambda geo: geo.R**2)``."""
+    ``functional`` is a built-in name (:data:`BUILTIN`, listed by
+    :func:`metricflow.symbolic.registry.names`) or your own :class:`Functional`, e.g.
+    ``Functional("R2", lambda geo: geo.R**2)`` or, with the Ricci tensor,
+    ``Functional("ric2", lambda geo: geo.ricci_sq)``."""
     return _derive_variation(lookup(functional), dim)
 
 
 def lookup(functional: str | Functional, argument: str = "functional") -> Functional:
     """A built-in name or a :class:`Functional` -> the :class:`Functional` (errors name ``argument``)."""
-    if isinstance(functional, str):
-        if functional not in FUNCTIONALS:
-            raise InvalidInputError(argument, f"unknown functional {functional!r}; known: {sorted(FUNCTIONALS)}")
-        functional = FUNCTIONALS[functional]
-    if not isinstance(functional, Functional):
-        raise InvalidInputError(argument, f"expected a name or a Functional, got {type(functional).__name__}")
-    return functional
+    from metricflow.symbolic.registry import lookup as registry_lookup
+
+    return registry_lookup(functional, "riemannian", argument)
 
 
 @lru_cache(maxsize=16)

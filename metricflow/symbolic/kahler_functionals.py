@@ -194,8 +194,9 @@ PERELMAN_ETA = KahlerFunctional(
     "Perelman's F with dilaton ln η, as printed: −∫ μ_CY (R + g^{ab̄} ∂_a ln η ∂̄_b ln η); "
     "identically zero on Kähler potentials (a divergence), so its variation vanishes")
 
-KAHLER_FUNCTIONALS = {f.name: f for f in (CALABI, HN_ULTRALOCAL, HN_ENTROPY, HN_TWO_DERIVATIVE,
-                                          EINSTEIN_HILBERT_CY, PERELMAN_ETA)}
+#: the built-in Kähler functionals; a new one is one entry here (the one registry of every
+#: functional, Riemannian and Kähler, is :mod:`metricflow.symbolic.registry`)
+BUILTIN = (CALABI, HN_ULTRALOCAL, HN_ENTROPY, HN_TWO_DERIVATIVE, EINSTEIN_HILBERT_CY, PERELMAN_ETA)
 
 
 @dataclass
@@ -247,12 +248,9 @@ def ultralocal(F: str | sp.Expr, name: str | None = None) -> KahlerFunctional:
 
 
 def _lookup(functional) -> KahlerFunctional:
-    if isinstance(functional, KahlerFunctional):
-        return functional
-    if functional not in KAHLER_FUNCTIONALS:
-        raise InvalidInputError("functional", f"unknown Kähler functional {functional!r}; "
-                                f"known: {sorted(KAHLER_FUNCTIONALS)}")
-    return KAHLER_FUNCTIONALS[functional]
+    from metricflow.symbolic.registry import lookup
+
+    return lookup(functional, "kahler")
 
 
 def geometry(n: int, order: int, with_test_function: bool = False) -> PotentialGeometry:

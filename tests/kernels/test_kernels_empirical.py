@@ -13,13 +13,14 @@ from hypothesis import strategies as st
 
 from metricflow._x64 import x64
 from metricflow.errors import InvalidInputError
-from metricflow.kernels import gaussian, mlp
+from metricflow.kernels import gaussian
 from metricflow.kernels.convergence import convergence
 from metricflow.kernels.empirical import empirical_ntk, ntk_vector_product, rescale
+from metricflow.models.mlp import forward, init_params
 
 
 def _gelu_net(p, x):
-    return mlp.mlp_apply(p, x, activation="gelu", w_std=1.2, b_std=0.3)
+    return forward(p, x, activation="gelu", w_std=1.2, b_std=0.3)
 
 
 def _h(x, shift):
@@ -34,7 +35,7 @@ def _rescaled_net(p, x, fr):
 def small_net(seed=0, n_out=3, d=2, width=16, depth=2):
     # module-level model functions: empirical_ntk's compilations are reused across tests
     with x64():
-        params = mlp.mlp_init(jax.random.PRNGKey(seed), d, width, depth, n_out, jnp.float64)
+        params = init_params(jax.random.PRNGKey(seed), d, width, depth, n_out, jnp.float64)
     return _gelu_net, params
 
 
@@ -70,7 +71,7 @@ def test_ntk_vector_product_matches_matrix():
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
 
 
-@settings(max_examples=5)
+@settings(max_examples=settings.default.max_examples * 5 // 25)
 @given(seed=st.integers(0, 2**16), shift=st.floats(-1.0, 1.0))
 def test_rescaling_identity_empirical(seed, shift):
     """Theta_{h phi}(x, x') = h(x) h(x') Theta_phi(x, x') for the empirical NTK (2.16)."""
@@ -84,7 +85,7 @@ def test_rescaling_identity_empirical(seed, shift):
                                atol=1e-12 * np.abs(t_h).max())
 
 
-@settings(max_examples=10)
+@settings(max_examples=settings.default.max_examples * 10 // 25)
 @given(sigma_w=st.floats(0.3, 5.0), dim=st.integers(1, 4), seed=st.integers(0, 1000))
 def test_rescaling_identity_analytic(sigma_w, dim, seed):
     x = np.random.default_rng(seed).normal(size=(6, dim))

@@ -17,6 +17,7 @@ from metricflow.errors import InvalidInputError
 from metricflow.kernels import metric as mk
 from metricflow.kernels import mlp
 from metricflow.kernels.showcase import metric_example
+from metricflow.models.mlp import forward, init_params
 
 
 @pytest.mark.parametrize("kind,dim", [("symmetric", 3), ("hermitian", 3), ("hermitian", 2)])
@@ -38,15 +39,15 @@ def test_components_roundtrip(kind, dim):
 def _componentwise_metric(params, x):
     """A 2 x 2 symmetric metric whose three independent components are three independent
     small erf networks (stacked parameters, eq. 2.19)."""
-    comps = jax.vmap(lambda p: mlp.mlp_apply(p, x, activation="erf")[0])(params)
+    comps = jax.vmap(lambda p: forward(p, x, activation="erf")[0])(params)
     return mk.from_components(comps, 2, "symmetric")
 
 
-@settings(max_examples=5)
+@settings(max_examples=settings.default.max_examples * 5 // 25)
 @given(seed=st.integers(0, 10_000))
 def test_componentwise_metric_ntk_exactly_block_diagonal(seed):
     with x64():
-        params = jax.vmap(lambda k: mlp.mlp_init(k, 2, 8, 1, 1, jnp.float64))(
+        params = jax.vmap(lambda k: init_params(k, 2, 8, 1, 1, jnp.float64))(
             jax.random.split(jax.random.PRNGKey(seed), 3))
     x = np.random.default_rng(seed).normal(size=(3, 2))
     theta = mk.empirical_metric_ntk(_componentwise_metric, params, x, kind="symmetric")

@@ -31,6 +31,7 @@ def test_variation_on_generic_1d_metric():
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive  # > 20 min on 2 shared cores (issue 13 note): run with `make test-exhaustive`
 def test_einstein_hilbert_variation_generic_3d():
     assert closed_form_check(derive_variation("einstein-hilbert", 3))
 

@@ -88,7 +88,7 @@ def test_contracted_bianchi_identity_polynomial_2d(g):
     assert all(g.is_zero(d) for d in div)
 
 
-@settings(max_examples=5)  # each example is a pull-back plus an exact rational comparison (~4 s)
+@settings(max_examples=settings.default.max_examples * 5 // 25)  # ~4 s each: pull-back + exact comparison
 @given(polynomial_metrics(dim=2), small, small)
 def test_scalar_curvature_is_invariant_under_coordinate_changes(g, a, b):
     """R'(y) = R(x(y)) for x = y + polynomial change of variables."""
@@ -99,7 +99,7 @@ def test_scalar_curvature_is_invariant_under_coordinate_changes(g, a, b):
     assert h.is_zero(h.scalar - R_old)
 
 
-@settings(max_examples=10)
+@settings(max_examples=settings.default.max_examples * 10 // 25)
 @given(polynomial_metrics(dim=2), st.integers(1, 4))
 def test_scalar_curvature_scales_inversely_with_constant_rescaling(g, c):
     scaled = Metric(g.coords, c * g.matrix)

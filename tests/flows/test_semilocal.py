@@ -9,8 +9,8 @@ from metricflow._x64 import x64
 from metricflow.cli import cli
 from metricflow.errors import InvalidInputError
 from metricflow.flows import initial_metric, run_flow
-from metricflow.flows.local import ricci_velocity
 from metricflow.flows.semilocal import semilocal_ricci_velocity, smear_blocked, smear_dense, smear_fft
+from metricflow.flows.torus import ricci_velocity
 from metricflow.manifolds import Torus
 
 
@@ -67,11 +67,13 @@ def test_bad_kernel_strings(kernel):
 def test_frozen_ntk_flow_is_the_kernel_applied_to_the_local_velocity(tmp_path):
     """Eq. (2.12): one Euler step of the frozen-NTK flow equals K @ (−2 Ric) on the grid, with K the
     (positive semi-definite) NTK matrix of the periodic features; the flat torus stays flat."""
-    from metricflow.flows.frozen import frozen_ntk_matrix, parse_ntk_kernel
+    from metricflow.kernels.base import parse_kernel
+    from metricflow.kernels.frozen import frozen_ntk_matrix
 
     T = Torus(2, 12)
     g0 = initial_metric(T, "bumpy", seed=3)
-    K = frozen_ntk_matrix(T, **parse_ntk_kernel("ntk:relu:2"))
+    ntk = parse_kernel("ntk:relu:2")
+    K = frozen_ntk_matrix(T, activation=ntk.activation, depth=ntk.depth)
     assert np.min(np.linalg.eigvalsh(K)) > -1e-12 * np.max(np.abs(K))
     dt = 1e-3
     res = run_flow(T, g0, kernel="ntk:relu:2", steps=1, dt=dt, method="euler", record_every=1)

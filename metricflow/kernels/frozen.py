@@ -19,34 +19,24 @@ spherical harmonics of degree l by one number,
 with ``dμ = dA_round/4π`` (:func:`zonal_ntk_spectrum`). The frozen-kernel flow of the
 conformal factor (a scalar network for u, ``g = e^{2u} g_round``) is then diagonal:
 exact on the band, with no N × N matrix.
+
+:class:`FrozenNTK` is the kernel object (``ntk:ACTIVATION[:DEPTH]``) that applies itself
+on both.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from metricflow.errors import InvalidInputError
+from metricflow.kernels.base import Kernel
+from metricflow.manifolds.sphere import Sphere
 from metricflow.manifolds.torus import Torus
 
 #: refuse to build frozen kernel matrices above this many grid points (N² float64)
 MAX_POINTS = 8192
-
-
-def parse_ntk_kernel(kernel: str) -> dict:
-    """``"ntk:relu"`` or ``"ntk:gelu:2"`` (activation, optional depth) -> options."""
-    parts = kernel.split(":")
-    if parts[0] != "ntk" or len(parts) not in (2, 3):
-        raise InvalidInputError("kernel", f"expected ntk:ACTIVATION[:DEPTH], got {kernel!r}")
-    from metricflow.kernels.mlp import ACTIVATIONS
-
-    if parts[1] not in ACTIVATIONS:
-        raise InvalidInputError("kernel", f"expected an activation in {list(ACTIVATIONS)} in {kernel!r}")
-    depth = 1
-    if len(parts) == 3:
-        if not parts[2].isdigit() or int(parts[2]) < 1:
-            raise InvalidInputError("kernel", f"expected a positive integer depth in {kernel!r}")
-        depth = int(parts[2])
-    return {"activation": parts[1], "depth": depth}
 
 
 def periodic_features(points: np.ndarray) -> np.ndarray:
@@ -99,3 +89,54 @@ def zonal_ntk_spectrum(lmax: int, activation: str = "relu", depth: int = 1, w_st
     kappa = mlp_kernels(north, meridian, activation=activation, depth=depth, w_std=w_std, b_std=b_std)["ntk"][0]
     P = eval_legendre(np.arange(lmax + 1)[:, None], np.cos(theta)[None, :])
     return 0.5 * P @ (kappa * np.sin(theta) * w)
+
+
+@dataclass(frozen=True)
+class FrozenNTK(Kernel):
+    """The frozen NTK of a fully connected network of ``depth`` hidden layers and
+    ``activation`` (eq. 2.12, :func:`metricflow.kernels.mlp.mlp_kernels`): a dense matrix
+    on a torus grid (:func:`frozen_ntk_matrix`), the Funk–Hecke spectrum on S²
+    (:func:`zonal_ntk_spectrum`)."""
+
+    activation: str = "relu"
+    depth: int = 1
+
+    def __post_init__(self):
+        from metricflow.kernels.mlp import ACTIVATIONS
+
+        if self.activation not in ACTIVATIONS:
+            raise InvalidInputError("kernel", f"expected an activation in {list(ACTIVATIONS)} in ntk:ACTIVATION, "
+                                    f"got {self.activation!r}")
+        if isinstance(self.depth, bool) or not isinstance(self.depth, int | np.integer) or self.depth < 1:
+            raise InvalidInputError("kernel", f"expected a positive integer depth in ntk:ACTIVATION:DEPTH, "
+                                    f"got {self.depth!r}")
+
+    @classmethod
+    def parse(cls, text: str) -> FrozenNTK:
+        """``"ntk:relu"`` or ``"ntk:gelu:2"`` (activation, optional depth)."""
+        parts = text.split(":")
+        if parts[0] != "ntk" or len(parts) not in (2, 3):
+            raise InvalidInputError("kernel", f"expected ntk:ACTIVATION[:DEPTH], got {text!r}")
+        depth = 1
+        if len(parts) == 3:
+            if not (parts[2].isascii() and parts[2].isdigit()) or int(parts[2]) < 1:
+                raise InvalidInputError("kernel", f"expected a positive integer depth in {text!r}")
+            depth = int(parts[2])
+        return cls(parts[1], depth)
+
+    @property
+    def spec(self) -> str:
+        return f"ntk:{self.activation}" + (f":{self.depth}" if self.depth != 1 else "")
+
+    def operator(self, manifold):
+        if isinstance(manifold, Torus):
+            import jax.numpy as jnp
+
+            K = jnp.asarray(frozen_ntk_matrix(manifold, activation=self.activation, depth=self.depth))
+            return lambda V: frozen_ntk_velocity(manifold, V, K)
+        if isinstance(manifold, Sphere):
+            # zonal, so diagonal in the harmonics (Funk–Hecke, module docstring)
+            weights = zonal_ntk_spectrum(manifold.lmax, activation=self.activation, depth=self.depth)
+            weights = weights[manifold.degrees]
+            return lambda v: manifold.synthesis(manifold.analysis(v) * weights)
+        raise self.refuse(manifold, "the tori and sphere2")

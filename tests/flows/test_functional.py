@@ -13,7 +13,7 @@ from metricflow.cli import cli
 from metricflow.errors import InvalidInputError
 from metricflow.flows import initial_metric, run_flow
 from metricflow.flows.functional import functional_velocity, resolve
-from metricflow.flows.local import _pointwise
+from metricflow.flows.torus import _pointwise
 from metricflow.manifolds import Sphere, Torus
 from metricflow.symbolic.functionals import Functional
 

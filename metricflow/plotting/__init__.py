@@ -1,0 +1,1 @@
+"""Figures drawn from the plain data that the library and the experiments return."""
