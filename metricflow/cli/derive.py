@@ -11,7 +11,8 @@ from metricflow.symbolic import registry
 
 COORDS_HELP = 'Coordinate names separated by spaces or commas, e.g. "theta phi".'
 METRIC_HELP = ('Metric components as a list of rows, e.g. "[[1,0],[0,sin(theta)**2]]". '
-               "Undefined functions of the coordinates (u(x,y)) and parameters are allowed.")
+               "Undefined functions of the coordinates (u(x,y)) and parameters are allowed; the text is "
+               "read by the expression grammar, never evaluated (docs/reliability.md).")
 
 
 def _fmt(expr, latex: bool) -> str:
@@ -224,7 +225,7 @@ def kahler(coords, potential, omega, as_json, latex):
     scalar R = g^ab̄ R_ab̄, and the Kähler–Ricci flow (B.4).
 
     JSON keys: coords, potential, metric and ricci_form (rows a, columns b̄, in coordinate
-    order; strings that sympy.sympify parses, conjugates written conjugate(z)), scalar,
+    order; strings in sympy syntax, conjugates written conjugate(z)), scalar,
     det, kahler_form ((i/2) g_ab̄, B.2), kahler_ricci_flow (dg_ab̄/dt = -R_ab̄),
     positivity (proven | sampled | unchecked), riemannian_scalar (4R) and, with
     --omega, eta (with the constant kappa). Conventions: docs/kahler.md.

@@ -26,14 +26,18 @@ def _echo(doc: dict, as_json: bool, summary: list[str]) -> None:
 
 
 def _sympy_number(value: str, name: str):
+    """A finite positive real number, read by the expression grammar (``3/2``, ``sqrt(2)``;
+    decimals become exact rationals)."""
     import sympy as sp
 
-    try:
-        expr = sp.nsimplify(sp.sympify(value, rational=True))
-    except (sp.SympifyError, TypeError, ValueError) as exc:
-        raise InvalidInputError(name, f"not a number: {value!r}") from exc
-    if not expr.is_number or not bool(expr > 0):
-        raise InvalidInputError(name, f"must be a positive number, got {value!r}")
+    from metricflow.symbolic.parsing import parse_scalar
+
+    expr = parse_scalar(value, (), name)
+    if expr.free_symbols or not expr.is_number:
+        raise InvalidInputError(name, f"must be a number such as 3/2 or sqrt(2), got {value!r}")
+    expr = sp.nsimplify(expr, rational=True) if expr.has(sp.Float) else expr
+    if not (expr.is_extended_real and expr.is_finite and expr.is_positive):
+        raise InvalidInputError(name, f"must be a finite positive real number, got {value!r}")
     return expr
 
 

@@ -179,18 +179,19 @@ def from_monomials(exponents, coefficients, name: str = "custom", spec: str = ""
 
 
 def from_sympy(text: str, check_smooth: bool = True) -> Hypersurface:
-    """Hypersurface from a sympy expression in the variables z0, z1, ..., zn.
+    """Hypersurface from a polynomial in the variables z0, z1, ..., zn (a string read by
+    the expression grammar of :mod:`metricflow.symbolic.grammar`, ``I`` the imaginary
+    unit, or a sympy expression).
 
     Variables are ordered by their index; any other symbol is an error (give
     parameters numerically, e.g. ``psi`` as a number).
     """
     import sympy
 
-    try:
-        expr = sympy.sympify(text, locals={"I": sympy.I})
-    except (sympy.SympifyError, SyntaxError, TypeError) as exc:
-        raise InvalidInputError("poly", f"cannot parse {text!r} as a sympy expression: {exc}") \
-            from exc
+    from metricflow.symbolic.parsing import parse_scalar
+
+    expr = parse_scalar(text, (), "poly", allow_complex=True)
+    _check_size(expr, text)
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
     bad = [s.name for s in symbols if not re.fullmatch(r"z\d+", s.name)]
     if bad:
@@ -211,6 +212,39 @@ def from_sympy(text: str, check_smooth: bool = True) -> Hypersurface:
     except TypeError as exc:
         raise InvalidInputError("poly", f"coefficients of {text!r} must be numbers") from exc
     return from_monomials(E, c, name="custom", spec=text, check_smooth=check_smooth)
+
+
+#: Largest number of monomials a polynomial given as text may expand to.
+MAX_MONOMIALS = 100_000
+
+
+def _degree_bound(e) -> int:
+    """An upper bound of the total degree of a sympy expression read as a polynomial."""
+    if e.is_Symbol:
+        return 1
+    if e.is_Add:
+        return max(_degree_bound(a) for a in e.args)
+    if e.is_Mul:
+        return sum(_degree_bound(a) for a in e.args)
+    if e.is_Pow and e.exp.is_Integer:
+        return _degree_bound(e.base) * abs(int(e.exp))
+    return 0  # numbers; anything else is refused as "not a polynomial" after expansion
+
+
+def _check_size(expr, text) -> None:
+    """Refuse, before expanding, a polynomial that may have more than MAX_MONOMIALS monomials
+    (``C(d + n, n)`` bounds those of degree d in n + 1 variables)."""
+    nvars = len(expr.free_symbols)
+    d = _degree_bound(expr)
+    if nvars and math.comb(d + nvars - 1, nvars - 1) > MAX_MONOMIALS:
+        raise InvalidInputError("poly", f"{_short(text)} has degree up to {d} in {nvars} variables: up to "
+                                f"{math.comb(d + nvars - 1, nvars - 1):.3g} monomials; at most "
+                                f"{MAX_MONOMIALS} are accepted")
+
+
+def _short(text) -> str:
+    s = repr(str(text))
+    return s if len(s) <= 60 else s[:59] + "…"
 
 
 def fermat(n_ambient: int, degree: int | None = None) -> Hypersurface:

@@ -38,54 +38,8 @@ from sympy.polys.fields import FracField
 from sympy.polys.orderings import lex
 
 from metricflow.errors import UnsupportedExpressionError
-
-_TRIG_REWRITE = {
-    sp.tan: lambda a: sp.sin(a) / sp.cos(a),
-    sp.cot: lambda a: sp.cos(a) / sp.sin(a),
-    sp.sec: lambda a: 1 / sp.cos(a),
-    sp.csc: lambda a: 1 / sp.sin(a),
-    sp.tanh: lambda a: sp.sinh(a) / sp.cosh(a),
-    sp.coth: lambda a: sp.cosh(a) / sp.sinh(a),
-    sp.sech: lambda a: 1 / sp.cosh(a),
-    sp.csch: lambda a: 1 / sp.sinh(a),
-}
-
-
-def normalize_expr(expr: sp.Expr) -> sp.Expr:
-    """Rewrite tan/cot/sec/csc (and hyperbolic) via sin/cos, expand multiple angles."""
-    expr = sp.sympify(expr)
-    for func, rule in _TRIG_REWRITE.items():
-        if expr.has(func):
-            expr = expr.replace(func, rule)
-    if expr.has(sp.sin, sp.cos, sp.sinh, sp.cosh):
-        expr = sp.expand_trig(expr)
-    # b**(p/q) with a rational base n/d becomes (n d**(q-1))**(p/q) / d**p, so that the
-    # relation of the root generator, x**q = n d**(q-1), is monic
-    def _split_root(e):
-        base, ex = e.args
-        n, d = sp.fraction(sp.together(base))
-        if d == 1:
-            return e
-        return sp.Pow(sp.expand(n * d ** (ex.q - 1)), ex) / d**ex.p
-
-    expr = expr.replace(lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer,
-                        _split_root)
-    return expr
-
-
-def _exp_factors(arg: sp.Expr):
-    """Split exp(arg) into powers of primitive exponentials: exp(2u - f) -> [(u, 2), (f, -1)].
-
-    Returns (primitive exponent, integer power) pairs; a rational coefficient p/q
-    uses the primitive exp(m/q)."""
-    out = []
-    for t in sp.Add.make_args(sp.expand(arg)):
-        c, m = t.as_coeff_Mul()
-        if c.is_Rational and m != 1:
-            out.append((m / c.q, int(c.p)))
-        else:
-            out.append((t, 1))
-    return out
+from metricflow.symbolic._atoms import check_expansion, check_power, exp_factors, normalize_expr
+from metricflow.symbolic._constants import compress, map_element
 
 
 @dataclass
@@ -120,12 +74,17 @@ class DifferentialAlgebra:
     declared:
         Extra generators ``(name, output_expr)`` whose derivative rules are set
         afterwards with :meth:`set_rule` (used for generic metrics).
+    compress_constants:
+        Merge the parameters into the monomials they form when that removes generators
+        (exact; :mod:`metricflow.symbolic._constants`).  An expression converted later
+        whose parameters leave that lattice raises :class:`UnsupportedExpressionError`,
+        so only callers that rebuild on it (the metric classes) should ask for it.
     """
 
     def __init__(self, coords: Sequence[sp.Symbol], exprs: Iterable[sp.Expr] = (),
                  jet_order: int | None = None, extra_jet_order: int = 4,
                  declared: Sequence[tuple[str, sp.Expr]] = (),
-                 functions: Iterable[sp.Expr] = ()):
+                 functions: Iterable[sp.Expr] = (), compress_constants: bool = False):
         self.coords = tuple(coords)
         self.n = len(self.coords)
         self._coord_index = {c: i for i, c in enumerate(self.coords)}
@@ -147,8 +106,10 @@ class DifferentialAlgebra:
                 self._jet(f, idx, alpha)
         for name, out in declared:
             self._add(Generator(sp.Dummy(name), out, "declared"), key=("declared", name))
+        self._raw = None
         self._build_field()
-        self._cache_D: dict = {}
+        if compress_constants:
+            compress(self, exprs)
 
     # ------------------------------------------------------------------ discovery
     def _add(self, gen: Generator, key=None) -> int:
@@ -215,10 +176,11 @@ class DifferentialAlgebra:
             if ex.is_Integer:
                 return
             if ex.is_Rational:
+                check_power(ex.q, e)
                 self._add(Generator(sp.Dummy("root"), sp.Pow(base, sp.Rational(1, ex.q)),
                                     "root", arg=base, q=int(ex.q)))
                 return
-            self._discover(sp.exp(ex * sp.log(base)))
+            self._discover_exp(ex * sp.log(base))
             return
         if isinstance(e, (sp.sin, sp.cos, sp.sinh, sp.cosh)):
             a = e.args[0]
@@ -233,9 +195,7 @@ class DifferentialAlgebra:
             self.gens[ic].partner, self.gens[is_].partner = is_, ic
             return
         if isinstance(e, sp.exp):
-            for m, _ in _exp_factors(e.args[0]):
-                self._discover(m)
-                self._add(Generator(sp.Dummy("E"), sp.exp(m), "exp", arg=m))
+            self._discover_exp(e.args[0])
             return
         if isinstance(e, sp.log):
             a = e.args[0]
@@ -256,6 +216,16 @@ class DifferentialAlgebra:
             "expression", f"{e} ({type(e).__name__}) is not supported by the exact engine; "
             "use polynomials, rational functions, sin/cos/sinh/cosh, exp, log, powers and "
             "undefined functions of the coordinates")
+
+    def _discover_exp(self, arg: sp.Expr) -> None:
+        """Generators of ``exp(arg)`` (:func:`~metricflow.symbolic._atoms.exp_factors`); an
+        exponential generator is keyed by its exponent, since ``sp.exp(m)`` may evaluate."""
+        for kind, m, power in exp_factors(arg):
+            if kind == "pow":
+                self._discover(sp.Pow(m, power))
+                continue
+            self._discover(m)
+            self._add(Generator(sp.Dummy("E"), sp.exp(m), "exp", arg=m), key=("exp", m))
 
     # ------------------------------------------------------------------ field
     def _build_field(self) -> None:
@@ -313,8 +283,10 @@ class DifferentialAlgebra:
     # ------------------------------------------------------------------ conversion
     def element(self, expr, reduce: bool = True):
         """Convert a sympy expression into the field."""
-        expr = normalize_expr(expr)
-        out = self._convert(expr)
+        if self._raw is not None:  # parameters compressed to monomials (_constants)
+            out = map_element(self, self._raw.element(expr, reduce=False))
+        else:
+            out = self._convert(normalize_expr(expr))
         return self.reduce(out) if reduce else out
 
     def _convert(self, e):
@@ -342,18 +314,17 @@ class DifferentialAlgebra:
             base, ex = e.args
             if ex.is_Integer:
                 b = self._convert(base)
-                return b ** int(ex)
+                n = check_power(ex, e)
+                check_expansion(max(len(b.numer.terms()), len(b.denom.terms())), n, e)
+                return b**n
             if ex.is_Rational:
                 r = self._gen_elem[self._by_expr[sp.Pow(base, sp.Rational(1, ex.q))]]
-                return r ** int(ex.p)
-            return self._convert(sp.exp(ex * sp.log(base)))
+                return r ** check_power(ex.p, e)
+            return self._convert_exp(ex * sp.log(base))
         if isinstance(e, AppliedUndef) and e in self._funcs:
             return self.jet(e, (0,) * len(self._funcs[e]))
         if isinstance(e, sp.exp):
-            out = K.one
-            for m, power in _exp_factors(e.args[0]):
-                out *= self._gen_elem[self._by_expr[sp.exp(m)]] ** power
-            return out
+            return self._convert_exp(e.args[0])
         if isinstance(e, sp.Derivative):
             f = e.expr
             idx = self._funcs[f]
@@ -362,6 +333,15 @@ class DifferentialAlgebra:
                 alpha[f.args.index(v)] += c
             return self.jet(f, alpha)
         raise UnsupportedExpressionError("expression", f"cannot convert {e}")
+
+    def _convert_exp(self, arg: sp.Expr):
+        out = self.K.one
+        for kind, m, power in exp_factors(arg):
+            if kind == "pow":
+                out *= self._convert(sp.Pow(m, power))
+            else:
+                out *= self._gen_elem[self._by_expr[("exp", m)]] ** power
+        return out
 
     def expr(self, el, pretty: bool = True) -> sp.Expr:
         """Convert a field element back into a sympy expression."""

@@ -75,6 +75,8 @@ def ansatz_flow(coords, metric, unknowns, *, flow: str = "ricci", dilaton=None,
     """
     cs = parse_coords(coords)
     us = _parse_unknowns(unknowns, cs)
+    if dilaton is not None:
+        dilaton = parse_scalar(dilaton, cs, "dilaton")
     fields = list(us) + ([dilaton] if dilaton is not None else [])
     g = Metric(cs, metric, lorentzian=lorentzian, fields=fields)
     A = g.A

@@ -28,6 +28,7 @@ import sympy as sp
 from metricflow.errors import InvalidInputError
 from metricflow.symbolic import _formulas as F
 from metricflow.symbolic.metric import Metric
+from metricflow.symbolic.parsing import parse_scalar
 
 _COORD_NAMES = {1: "x", 2: "x y", 3: "x y z", 4: "t x y z"}
 
@@ -256,8 +257,10 @@ def gradient_flow(name: str, metric: Metric, dilaton=None, *, normalization=2,
         ascent = name == "perelman"
     sign = 1 if ascent else -1
     gen_matrix = var.lowered_matrix()
+    if dilaton is not None:
+        dilaton = parse_scalar(dilaton, metric.coords, "dilaton", params=metric.params)
     fields = [dilaton] if dilaton is not None else []
-    target = Metric(metric.coords, metric.matrix, lorentzian=metric.lorentzian, fields=fields)
+    target = Metric(metric.coords, metric.matrix, lorentzian=metric.lorentzian, fields=fields, params=metric.params)
     out = sp.Matrix(metric.n, metric.n, lambda i, j: 0)
     for i in range(metric.n):
         for j in range(i, metric.n):
@@ -271,7 +274,8 @@ def perelman_flow(metric: Metric, dilaton) -> sp.ImmutableMatrix:
 
     This is the closed form of :func:`gradient_flow` ``("perelman", ...)`` -- the
     test suite checks that the two agree -- and works in any dimension."""
-    m = Metric(metric.coords, metric.matrix, lorentzian=metric.lorentzian, fields=[dilaton])
+    dilaton = parse_scalar(dilaton, metric.coords, "dilaton", params=metric.params)
+    m = Metric(metric.coords, metric.matrix, lorentzian=metric.lorentzian, fields=[dilaton], params=metric.params)
     fe = m.element(dilaton)
     H = m.hessian_el(fe)
     Ric = m.ricci_el
@@ -291,7 +295,8 @@ def dilaton_velocity(metric: Metric, dilaton, gauge: str = "perelman") -> sp.Exp
     """
     if gauge not in ("perelman", "ricci"):
         raise InvalidInputError("gauge", f"expected 'perelman' or 'ricci', got {gauge!r}")
-    m = Metric(metric.coords, metric.matrix, lorentzian=metric.lorentzian, fields=[dilaton])
+    dilaton = parse_scalar(dilaton, metric.coords, "dilaton", params=metric.params)
+    m = Metric(metric.coords, metric.matrix, lorentzian=metric.lorentzian, fields=[dilaton], params=metric.params)
     A = m.A
     fe = m.element(dilaton)
     lap = F.trace(A, m.ginv_el, m.hessian_el(fe))

@@ -39,6 +39,7 @@ from metricflow.errors import InvalidInputError, UnsupportedExpressionError
 from metricflow.symbolic import _formulas as F
 from metricflow.symbolic._algebra import DifferentialAlgebra
 from metricflow.symbolic._exact import ExactMetricBase
+from metricflow.symbolic.grammar import check_name
 from metricflow.symbolic.parsing import parse_scalar
 
 __all__ = ["ComplexCoordinates", "KahlerMetric", "hermitian_to_real", "conjugate_expr"]
@@ -57,10 +58,11 @@ class ComplexCoordinates:
             raise InvalidInputError("coords", "expected at least one holomorphic coordinate, e.g. 'z1 z2'")
         zs = []
         for name in names:
-            name = str(name)
-            if not name.isidentifier() or name.endswith("__bar") or name in ("I", "E", "pi"):
-                raise InvalidInputError("coords", f"{name!r} is not a valid coordinate name")
-            zs.append(sp.Symbol(name))
+            name = name.name if isinstance(name, sp.Symbol) else name
+            if name == "I":  # the imaginary unit of every complex input
+                raise InvalidInputError("coords", "'I' is the imaginary unit in Kähler input; "
+                                        "choose another coordinate name")
+            zs.append(sp.Symbol(check_name(name, "coords", "coordinate name")))
         if len(set(zs)) != len(zs):
             raise InvalidInputError("coords", f"coordinate names must be distinct, got {names}")
         self.zs = tuple(zs)
@@ -72,8 +74,9 @@ class ComplexCoordinates:
 
     # ---------------------------------------------------------------- input / output
     def parse(self, text, argument: str = "potential") -> sp.Expr:
-        """Parse user input; ``conjugate(z)``, ``re(z)``, ``im(z)``, ``Abs(z)`` become z̄-algebra."""
-        expr = parse_scalar(text, self.zs, argument)
+        """Parse user input (the expression grammar, ``I`` the imaginary unit, or sympy);
+        ``conjugate(z)``, ``re(z)``, ``im(z)``, ``Abs(z)`` become z̄-algebra."""
+        expr = parse_scalar(text, self.zs, argument, allow_complex=True)
         return self.to_internal(expr, argument)
 
     def to_internal(self, expr: sp.Expr, argument: str = "potential") -> sp.Expr:
@@ -99,7 +102,7 @@ class ComplexCoordinates:
 
         Inside undefined functions and their derivatives the internal name ``z__bar``
         is kept (sympy cannot differentiate with respect to ``conjugate(z)``)."""
-        expr = sp.sympify(expr)
+        expr = sp.sympify(expr, strict=True)
         holders = {}
 
         def hold(node):
@@ -120,7 +123,7 @@ class ComplexCoordinates:
         sub = {}
         for z, zb, x, y in zip(self.zs, self.zbs, xs, ys, strict=True):
             sub[z], sub[zb] = x + sp.I * y, x - sp.I * y
-        out = sp.sympify(expr).xreplace(sub)
+        out = sp.sympify(expr, strict=True).xreplace(sub)
         return out.replace(lambda e: e.is_Function or (e.is_Pow and not e.base.is_Atom),
                            lambda e: e.func(*[sp.expand(a) for a in e.args]))
 
@@ -130,7 +133,7 @@ def conjugate_expr(expr: sp.Expr, swap: dict) -> sp.Expr:
 
     Undefined functions ``u(z, z̄)`` are taken real: ``conj(∂^α∂̄^β u) = ∂^β∂̄^α u``;
     their argument list must then be closed under conjugation."""
-    expr = sp.sympify(expr)
+    expr = sp.sympify(expr, strict=True)
     holders = {}
 
     def hold(node):
@@ -213,7 +216,10 @@ class KahlerMetric(ExactMetricBase):
             self._conj_potential = cc.conjugate(self.potential)
         except UnsupportedExpressionError as exc:
             raise InvalidInputError("potential", exc.message) from None
-        self._build()
+        try:
+            self._build()
+        except UnsupportedExpressionError as exc:  # name the argument the user gave
+            raise UnsupportedExpressionError("potential", exc.message) from None
         A = self.A
         # Hermitian: conj(g_{ab̄}) = ∂̄_a ∂_b conj(K) must equal g_{bā}
         Kc = A.element(self._conj_potential)
@@ -243,9 +249,7 @@ class KahlerMetric(ExactMetricBase):
 
     def _parse(self, expr) -> sp.Expr:
         """User notation (``conjugate(z)``) or internal notation -> internal sympy."""
-        if isinstance(expr, str):
-            return self.cc.parse(expr, "expression")
-        return self.cc.to_internal(sp.sympify(expr), "expression")
+        return self.cc.parse(expr, "expression")
 
     def _to_user(self, expr: sp.Expr) -> sp.Expr:
         return self.cc.to_user(expr)
@@ -409,7 +413,8 @@ class KahlerMetric(ExactMetricBase):
         """A Hermitian (1,1) tensor given as an n × n matrix of ``t_{ab̄}`` (user or internal
         notation), as the real 2n × 2n tensor in ``(x^1..x^n, y^1..y^n)`` (:func:`hermitian_to_real`)."""
         xs, ys = self.real_coords()
-        internal = sp.Matrix(t).applyfunc(lambda e: self.cc.to_internal(sp.sympify(e), "tensor"))
+        rows = t.tolist() if isinstance(t, sp.MatrixBase) else t
+        internal = sp.Matrix([[self.cc.parse(e, "tensor") for e in row] for row in rows])
         return hermitian_to_real(internal).applyfunc(lambda e: self.cc.realify(e, xs, ys))
 
     def riemannian_metric(self):
@@ -429,7 +434,11 @@ class KahlerMetric(ExactMetricBase):
         om = self.cc.parse(omega, "omega")
         if any(s in om.free_symbols for s in self.cc.zbs):
             raise InvalidInputError("omega", f"Ω must be holomorphic (no conjugate(z)), got {omega!r}")
-        k = parse_scalar(kappa, self.cc.zs, "kappa") if not isinstance(kappa, sp.Basic) else kappa
+        if om == 0:
+            raise InvalidInputError("omega", "Ω = 0 is not a top form: η = det g/(κ|Ω|²) is undefined")
+        k = parse_scalar(kappa, self.cc.zs, "kappa", allow_complex=True)
+        if k == 0:
+            raise InvalidInputError("kappa", "κ must not be 0")
         w = om * self.cc.conjugate(om)
         return self.cc.to_user(self.A.expr(self._det) / (k * w))
 

@@ -24,6 +24,7 @@ Flows are reported on the potential, ``∂_t φ = v``:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -214,6 +215,15 @@ class PotentialVariation:
         return self.geo.A.expr(el)
 
 
+def _positive_at(d2: sp.Expr, eta: sp.Rational) -> bool:
+    """``F''(eta) > 0`` numerically; a complex, infinite or undefined value is not positive."""
+    try:
+        v = complex(d2.subs(ETA, eta).evalf())
+    except (TypeError, ValueError):
+        return False
+    return v.imag == 0 and math.isfinite(v.real) and v.real > 0
+
+
 def ultralocal(F: str | sp.Expr, name: str | None = None) -> KahlerFunctional:
     """The Headrick–Nassar ultra-local functional ``∫ F(η) μ_CY`` (B.12) for your own F,
     given in the variable ``eta`` (e.g. ``"(eta - 1)**2"``, ``"eta*log(eta)"``, ``"cosh(eta - 1)"``).
@@ -223,14 +233,12 @@ def ultralocal(F: str | sp.Expr, name: str | None = None) -> KahlerFunctional:
     The paper's (corrected) flow is ``∂_tφ = F'(η)`` (B.21)."""
     from metricflow.symbolic.parsing import parse_scalar
 
-    expr = parse_scalar(F, (), "F") if isinstance(F, str) else sp.sympify(F)
-    expr = expr.xreplace({sp.Symbol("eta"): ETA})
+    expr = parse_scalar(F, (), "F").xreplace({sp.Symbol("eta"): ETA})
     if expr.free_symbols - {ETA}:
         raise InvalidInputError("F", f"F must be a function of eta only, got {F!r}")
     d1, d2 = sp.diff(expr, ETA), sp.diff(expr, ETA, 2)
     pos = d2.is_positive
-    if pos is False or pos is None and not all(
-            float(d2.subs(ETA, sp.Rational(k, 5))) > 0 for k in range(1, 51)):
+    if pos is False or pos is None and not all(_positive_at(d2, sp.Rational(k, 5)) for k in range(1, 51)):
         raise InvalidInputError("F", f"F = {expr} is not strictly convex on eta > 0 (F'' = {d2})")
     return KahlerFunctional(
         name or f"hn-ultralocal[{expr}]", lambda geo: geo.A.reduce(geo.of_eta(expr) * geo.w), 2, "(B.12)",

@@ -13,11 +13,12 @@ from functools import cached_property
 
 import sympy as sp
 
-from metricflow.errors import InvalidInputError
+from metricflow.errors import InvalidInputError, UnsupportedExpressionError
 from metricflow.symbolic import _formulas as F
 from metricflow.symbolic._algebra import DifferentialAlgebra
 from metricflow.symbolic._exact import ExactMetricBase
-from metricflow.symbolic.parsing import parse_coords, parse_matrix, parse_scalar
+from metricflow.symbolic.grammar import check_name
+from metricflow.symbolic.parsing import declared_names, parse_coords, parse_matrix, parse_scalar
 
 
 class Metric(ExactMetricBase):
@@ -37,6 +38,13 @@ class Metric(ExactMetricBase):
         Further scalar expressions (a dilaton, a vector field's components) you
         will pass to :meth:`hessian` and friends; naming them up front avoids
         rebuilding the exact algebra when they bring new functions.
+    params:
+        Names (or Symbols) to read as parameters in string input even where they would
+        otherwise mean a constant (``params="E"`` makes ``E`` a symbol, not Euler's
+        number).  Undeclared identifiers are parameters anyway (docs/reliability.md).
+
+    Strings are read by the expression grammar (:mod:`metricflow.symbolic.grammar`):
+    nothing in them is ever executed.
 
     Every curvature quantity is computed once, lazily, as an exact rational
     function (see :mod:`metricflow.symbolic._algebra`) and returned as sympy.
@@ -49,9 +57,11 @@ class Metric(ExactMetricBase):
     """
 
     def __init__(self, coords: str | Sequence, matrix, *, lorentzian: bool = False,
-                 fields: Sequence = ()):
+                 fields: Sequence = (), params: str | Sequence = ()):
         self.coords = parse_coords(coords)
-        m = parse_matrix(matrix, self.coords, "metric")
+        self.params = tuple(declared_names((), params.replace(",", " ").split() if isinstance(params, str)
+                                           else params).values())
+        m = parse_matrix(matrix, self.coords, "metric", params=self.params)
         n = len(self.coords)
         if m.rows != m.cols:
             raise InvalidInputError("metric", f"expected a square matrix, got {m.rows}x{m.cols}")
@@ -62,8 +72,11 @@ class Metric(ExactMetricBase):
         self.n = n
         self.matrix = sp.ImmutableMatrix(m)
         self.lorentzian = lorentzian
-        self._fields = [parse_scalar(f, self.coords, "fields") for f in fields]
-        self._build()
+        self._fields = [parse_scalar(f, self.coords, "fields", params=self.params) for f in fields]
+        try:
+            self._build()
+        except UnsupportedExpressionError as exc:  # name the argument the user gave
+            raise UnsupportedExpressionError("metric", exc.message) from None
         for i in range(n):
             for j in range(i + 1, n):
                 if not self.A.is_zero(self._g[i][j] - self._g[j][i]):
@@ -76,14 +89,14 @@ class Metric(ExactMetricBase):
     # ------------------------------------------------------------------ algebra
     def _build(self, extra: Sequence[sp.Expr] = ()) -> None:
         self._fields = list(self._fields) + [e for e in extra if e not in self._fields]
-        self.A = DifferentialAlgebra(self.coords, list(self.matrix) + self._fields)
+        self.A = DifferentialAlgebra(self.coords, list(self.matrix) + self._fields, compress_constants=True)
         A = self.A
         self._g = [[A.element(self.matrix[i, j]) for j in range(self.n)] for i in range(self.n)]
         self._cache: dict = {}
         self._det = A.det(self._g)
 
     def _parse(self, expr) -> sp.Expr:
-        return parse_scalar(expr, self.coords, "expression")
+        return parse_scalar(expr, self.coords, "expression", params=self.params)
 
     @property
     def christoffel_el(self):
@@ -116,9 +129,19 @@ class Metric(ExactMetricBase):
 
     @cached_property
     def volume_density(self) -> sp.Expr:
-        """``√|det g|``: dV = volume_density d^n x (``√(−det g)`` if lorentzian)."""
+        """``√|det g|``: dV = volume_density d^n x (``√(−det g)`` if lorentzian).
+
+        Raises InvalidInputError (argument ``lorentzian``) when the sign of ``det g`` provably
+        contradicts the flag (``det g ≥ 0`` with ``lorentzian``, ``det g ≤ 0`` without), instead
+        of returning an imaginary density."""
         d = self.det
-        return sp.sqrt(-d if self.lorentzian else d)
+        signed = -d if self.lorentzian else d
+        if signed.is_nonpositive:
+            raise InvalidInputError(
+                "lorentzian", f"det g = {d} is {'non-negative' if self.lorentzian else 'non-positive'}: "
+                + ("the metric is not Lorentzian; drop --lorentzian" if self.lorentzian
+                   else "a Lorentzian metric needs --lorentzian (lorentzian=True)"))
+        return sp.sqrt(signed)
 
     @property
     def inverse(self) -> sp.ImmutableMatrix:
@@ -174,7 +197,8 @@ class Metric(ExactMetricBase):
 
     def laplacian(self, f) -> sp.Expr:
         """``Δf = g^{ij}∇_i∇_j f``."""
-        return self._out(F.trace(self.A, self.ginv_el, self.hessian_el(f)))
+        H = self.hessian_el(f)  # first: converting f may rebuild the algebra
+        return self._out(F.trace(self.A, self.ginv_el, H))
 
     def grad_norm_sq(self, f) -> sp.Expr:
         """``|∇f|² = g^{ij} ∂_i f ∂_j f``."""
@@ -214,18 +238,26 @@ class Metric(ExactMetricBase):
 
     def substitute(self, mapping: dict) -> Metric:
         """The metric with ``mapping`` applied to its components (same coordinates)."""
-        return Metric(self.coords, self.matrix.subs(mapping), lorentzian=self.lorentzian)
+        by_name = {s.name: s for s in self.matrix.free_symbols | set(self.params)}
+        sub = {}
+        for key, value in dict(mapping).items():
+            if isinstance(key, str):
+                key = by_name.get(key) or sp.Symbol(check_name(key, "mapping", "parameter name"))
+            if not isinstance(key, sp.Basic):
+                raise InvalidInputError("mapping", f"keys must be names or sympy symbols, got {key!r}")
+            sub[key] = parse_scalar(value, self.coords, "mapping", params=self.params)
+        return Metric(self.coords, self.matrix.subs(sub), lorentzian=self.lorentzian, params=self.params)
 
     def pullback(self, new_coords, expressions: Sequence) -> Metric:
         """The metric in new coordinates ``y``, given ``x^i = expressions[i](y)``:
         ``g'_ab = ∂_a x^i ∂_b x^j g_ij(x(y))``."""
         ys = parse_coords(new_coords, "new_coords")
-        xs = [parse_scalar(e, ys, "expressions") for e in expressions]
+        xs = [parse_scalar(e, ys, "expressions", params=self.params) for e in expressions]
         if len(xs) != self.n:
             raise InvalidInputError("expressions", f"expected {self.n} expressions x^i(y), got {len(xs)}")
         J = sp.Matrix(self.n, len(ys), lambda i, a: sp.diff(xs[i], ys[a]))
         g = self.matrix.subs(dict(zip(self.coords, xs, strict=True)), simultaneous=True)
-        return Metric(ys, (J.T * g * J).applyfunc(sp.expand), lorentzian=self.lorentzian)
+        return Metric(ys, (J.T * g * J).applyfunc(sp.expand), lorentzian=self.lorentzian, params=self.params)
 
     def __repr__(self) -> str:
         return f"Metric(coords={tuple(map(str, self.coords))}, matrix={self.matrix.tolist()})"

@@ -45,8 +45,18 @@ def _check_dim(dim) -> None:
 
 
 def _check_sigma(value, name: str = "sigma_w") -> sp.Expr:
-    expr = sp.sympify(value)
-    if expr.is_number and not bool(expr > 0):
+    """A width: a string is read by the expression grammar (never evaluated), numbers and
+    sympy objects are taken as they are; a numeric width must be finite and positive."""
+    if isinstance(value, str):
+        from metricflow.symbolic.parsing import parse_scalar
+
+        expr = parse_scalar(value, (), name)
+    else:
+        try:
+            expr = sp.sympify(value, strict=True)  # numbers and sympy objects only
+        except sp.SympifyError:
+            raise InvalidInputError(name, f"expected a number or sympy expression, got {value!r}") from None
+    if expr.is_number and not (expr.is_extended_real and expr.is_finite and expr.is_positive):
         raise InvalidInputError(name, f"must be positive, got {value!r}")
     return expr
 

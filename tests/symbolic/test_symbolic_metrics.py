@@ -5,11 +5,7 @@ import sympy as sp
 
 from metricflow.errors import InvalidInputError
 from metricflow.symbolic import Metric
-
-KERR = """[[-(1-2*M*r/(r**2+a**2*cos(theta)**2)),0,0,-2*M*a*r*sin(theta)**2/(r**2+a**2*cos(theta)**2)],
-[0,(r**2+a**2*cos(theta)**2)/(r**2-2*M*r+a**2),0,0],[0,0,r**2+a**2*cos(theta)**2,0],
-[-2*M*a*r*sin(theta)**2/(r**2+a**2*cos(theta)**2),0,0,
- (r**2+a**2+2*M*r*a**2*sin(theta)**2/(r**2+a**2*cos(theta)**2))*sin(theta)**2]]"""
+from metricflow.symbolic.catalogue import KERR
 
 
 def round_sphere(n, radius="rho"):
