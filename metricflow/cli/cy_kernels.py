@@ -51,6 +51,9 @@ def check_run_options(n_train, n_test, steps, seed, lr, sigma, test_distance, re
               help="Gaussian kernel: exp(-d/(2σ)) as printed in (3.5), or exp(-d²/(2σ²)).")
 @click.option("--mode", type=click.Choice(["full", "clustered"]), default="full", show_default=True,
               help="Kernel over all training points (blocked), or within the batched clusters of section 3.1.")
+@click.option("--charts", type=click.Choice(["transport", "one"]), default="transport", show_default=True,
+              help="Add components across points: carried to each point's chart in FS frames, or the paper's "
+                   "way (all points rejection-sampled into one chart, components summed as they are).")
 @click.option("--cluster-size", "cluster_size", type=int, default=5000, show_default=True,
               help="Points per cluster in clustered mode (the paper's ~5,000).")
 @click.option("--test", "test", type=click.Choice(["sample", "noise", "exact"]), default=None,
@@ -64,7 +67,7 @@ def check_run_options(n_train, n_test, steps, seed, lr, sigma, test_distance, re
 @click.option("--out", "out", required=True, type=str, help="Directory for kernel_flow.json and loss.png.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @library_errors
-def kernel_flow(kernel, n_train, n_test, steps, seed, lr, sigma, form, mode, cluster_size, test, test_distance,
+def kernel_flow(kernel, n_train, n_test, steps, seed, lr, sigma, form, mode, charts, cluster_size, test, test_distance,
                 on_nonpd, record_every, out, as_json):
     """Learn the quintic's metric at training points through a frozen kernel; predict it at test points."""
     from metricflow.cli.cy_algebraic import writable_dir
@@ -80,7 +83,7 @@ def kernel_flow(kernel, n_train, n_test, steps, seed, lr, sigma, form, mode, clu
 
     res = run_kernel_flow(kernel, n_train=n_train, n_test=n_test, steps=steps, seed=seed, lr=lr, sigma=sigma,
                           form=form, mode=mode, test=test, test_distance=test_distance, on_nonpd=on_nonpd,
-                          record_every=record_every, cluster_size=cluster_size)
+                          record_every=record_every, cluster_size=cluster_size, charts=charts)
     outdir.mkdir(parents=True, exist_ok=True)
     res["files"] = {"json": str(write_json_atomic(outdir / "kernel_flow.json", res)),
                     "png": str(plot_loss_curves(res, outdir / "loss.png"))}

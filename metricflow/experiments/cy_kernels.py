@@ -45,6 +45,9 @@ TABLE1 = {
 MODES = ("full", "clustered")
 TESTS = ("sample", "noise", "exact")
 ON_NONPD = ("stop", "clip")
+CHARTS = ("transport", "one")
+#: the chart of the paper's one-chart runs: patch z_0 = 1, z_1 eliminated
+ONE_CHART = (0, 1)
 #: the paper's cluster size (~5,000 points, section 3.1) and mini-batch size (M = 10,000;
 #: capped here at 4,000 so that a mini-batch's distance matrix stays under 128 MiB)
 CLUSTER_SIZE = 5000
@@ -59,31 +62,42 @@ def _choice(value, options, name):
     return value
 
 
-def make_test_points(cloud, n_test: int, test: str, distance, seed: int):
-    """The test PointSet: fresh samples, the paper's noised training points, or exact ones."""
+def sample_points(poly, n: int, seed: int, charts: str):
+    """Shiffman–Zelditch points, all in the chart (0, 1) for the paper's ``charts="one"``
+    (rejection sampling, section 3.1), else each in its best chart."""
     from metricflow import cy
+
+    if charts == "one":
+        return cy.sample_in_chart(poly, n, seed=seed, chart=ONE_CHART)
+    return cy.sample(poly, n=n, seed=seed)
+
+
+def make_test_points(cloud, n_test: int, test: str, distance, seed: int, charts: str = "transport"):
+    """The test PointSet: fresh samples, the paper's noised training points, or exact ones."""
     from metricflow.experiments.cy_test_points import displaced_points, noisy_points
 
     ps = cloud.pointset
+    chart = ONE_CHART if charts == "one" else None
     if test == "sample":
-        return cy.sample(cloud.surface, n=n_test, seed=seed + 1_000_003)
+        return sample_points(cloud.surface, n_test, seed + 1_000_003, charts)
     base = ps.subset(np.arange(min(n_test, len(ps))))
     if distance is None:
         raise InvalidInputError("test-distance", f"--test {test} needs --test-distance")
     if test == "noise":
-        return noisy_points(base, distance, seed=seed + 1)
-    return displaced_points(base, distance, seed=seed + 1)
+        return noisy_points(base, distance, seed=seed + 1, chart=chart)
+    return displaced_points(base, distance, seed=seed + 1, chart=chart)
 
 
 class KernelFlow:
     """The training state and the frozen kernel of one run (module docstring)."""
 
-    def __init__(self, cloud, kernel, lr: float, mode: str = "full", cluster_size: int = CLUSTER_SIZE):
+    def __init__(self, cloud, kernel, lr: float, mode: str = "full", cluster_size: int = CLUSTER_SIZE,
+                 charts: str = "transport"):
         from metricflow import cy
         from metricflow.flows.pointcloud import sigma_measure
         from metricflow.kernels.cloud_sums import FrameCache
 
-        self.cloud, self.kernel, self.lr, self.mode = cloud, kernel, float(lr), mode
+        self.cloud, self.kernel, self.lr, self.mode, self.charts = cloud, kernel, float(lr), mode, charts
         self.frames = FrameCache(cloud)
         self.measure = sigma_measure(cloud)
         self.labels = None
@@ -108,10 +122,14 @@ class KernelFlow:
 
         if self.kernel.kind == "delta":
             from metricflow.kernels.nearest import Nearest
+            from metricflow.kernels.pointcloud import nearest_indices
 
-            return Nearest().extend(self.cloud, self.cloud.weights[:, None, None] * values, targets)
+            scaled = self.cloud.weights[:, None, None] * values
+            if self.charts == "one":            # the paper's: the nearest point's components as they are
+                return scaled[nearest_indices(self.cloud, targets)]
+            return Nearest().extend(self.cloud, scaled, targets)
         return kernel_sum(self.kernel, self.cloud, values, targets, frames=self.frames,
-                          source_labels=self.labels, target_labels=target_labels)
+                          source_labels=self.labels, target_labels=target_labels, charts=self.charts)
 
     def train_update(self, V):
         if self.kernel.kind == "delta":
@@ -134,7 +152,7 @@ def run_kernel_flow(kernel: str = "gaussian", *, n_train: int | None = None, n_t
                     seed: int = 0, lr: float | None = None, sigma: float | None = None, form: str = "printed",
                     mode: str = "full", test: str = "sample", test_distance: float | None = None,
                     on_nonpd: str = "stop", record_every: int = 1, cluster_size: int = CLUSTER_SIZE,
-                    poly: str = "fermat-quintic", progress=None) -> dict:
+                    charts: str = "transport", poly: str = "fermat-quintic", progress=None) -> dict:
     """One kernel flow (module docstring); returns the gains, σ curves and events (JSON-able)."""
     from metricflow.experiments.cy_test_points import mean_nearest_distance
     from metricflow.flows.pointcloud import sigma_measure
@@ -145,14 +163,15 @@ def run_kernel_flow(kernel: str = "gaussian", *, n_train: int | None = None, n_t
     _choice(mode, MODES, "mode")
     _choice(test, TESTS, "test")
     _choice(on_nonpd, ON_NONPD, "on_nonpd")
+    _choice(charts, CHARTS, "charts")
     hp = TABLE1[kernel]
     n_train = hp["n_train"] if n_train is None else n_train
     lr = hp["lr"] if lr is None else lr
     ker = CloudKernel(kernel, sigma=hp.get("sigma", 30.0) if sigma is None else sigma, form=form)
     t0 = time.perf_counter()
-    cloud = PointCloud.sample(poly, n_train, seed)
-    test_ps = make_test_points(cloud, n_test, test, test_distance, seed)
-    flow = KernelFlow(cloud, ker, lr, mode, cluster_size)
+    cloud = PointCloud(sample_points(poly, n_train, seed, charts))
+    test_ps = make_test_points(cloud, n_test, test, test_distance, seed, charts)
+    flow = KernelFlow(cloud, ker, lr, mode, cluster_size, charts)
     test_measure = sigma_measure(PointCloud(test_ps))
     test_labels = flow.test_labels(test_ps)
     g0_test = np.array(test_ps.g_fs)
@@ -197,7 +216,7 @@ def run_kernel_flow(kernel: str = "gaussian", *, n_train: int | None = None, n_t
     test_nonpd = int(np.sum(np.linalg.eigvalsh(g_test)[:, 0] <= 0))
     s = curve
     return {
-        "kernel": kernel, "form": form if kernel == "gaussian" else None, "mode": mode, "lr": lr,
+        "kernel": kernel, "form": form if kernel == "gaussian" else None, "mode": mode, "charts": charts, "lr": lr,
         "sigma": ker.sigma if kernel == "gaussian" else None,
         "w_std": ker.w_std if kernel == "relu" else None, "b_std": ker.b_std if kernel == "relu" else None,
         "n_train": n_train, "n_test": len(test_ps), "steps": steps, "steps_done": done, "seed": seed,

@@ -26,10 +26,10 @@ from metricflow.errors import InvalidInputError, NumericalError
 RESIDUAL_TOL = 1e-10
 
 
-def _pointset(surface, z):
+def _pointset(surface, z, chart=None):
     from metricflow import cy
 
-    geo = cy.point_geometry(surface, z)
+    geo = cy.point_geometry(surface, z, chart=chart)
     geo["line"] = np.arange(len(z))
     return cy.PointSet(surface=surface, **geo, meta={"sampler": "test-points"})
 
@@ -38,13 +38,14 @@ def _unit(z):
     return z / np.linalg.norm(z, axis=-1, keepdims=True)
 
 
-def noisy_points(ps, scale: float, seed: int = 0):
-    """The paper's test points: training points plus complex Gaussian noise (module docstring)."""
+def noisy_points(ps, scale: float, seed: int = 0, chart=None):
+    """The paper's test points: training points plus complex Gaussian noise (module docstring);
+    ``chart=(p, e)`` writes them all in that chart (else each in its best-conditioned one)."""
     if not (np.isfinite(scale) and scale >= 0):
         raise InvalidInputError("test-distance", f"need a finite noise scale >= 0, got {scale!r}")
     rng = np.random.default_rng(seed)
     z = ps.points + scale * (rng.standard_normal(ps.points.shape) + 1j * rng.standard_normal(ps.points.shape))
-    return _pointset(ps.surface, z)
+    return _pointset(ps.surface, z, chart)
 
 
 def _horizontal(z, v):
@@ -64,8 +65,9 @@ def _project(surface, z, iterations: int = 30):
     return z
 
 
-def displaced_points(ps, distance: float, seed: int = 0, iterations: int = 8):
-    """Points of X at FS distance ``distance`` from each training point (module docstring)."""
+def displaced_points(ps, distance: float, seed: int = 0, iterations: int = 8, chart=None):
+    """Points of X at FS distance ``distance`` from each training point (module docstring),
+    in ``chart`` if given (else each in its best-conditioned one)."""
     if not (np.isfinite(distance) and 0 < distance < 0.5):
         raise InvalidInputError("test-distance", f"need an FS distance in (0, 0.5), got {distance!r}")
     X = ps.surface
@@ -84,7 +86,7 @@ def displaced_points(ps, distance: float, seed: int = 0, iterations: int = 8):
         if np.max(np.abs(d - distance)) < 1e-12 * distance:
             break
         t = t * distance / d
-    out = _pointset(X, w)
+    out = _pointset(X, w, chart)
     if np.max(out.residual) > RESIDUAL_TOL:
         raise NumericalError(f"the projection onto {X.name} left a residual {np.max(out.residual):.2g}")
     return out

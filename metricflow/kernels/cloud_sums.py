@@ -9,10 +9,21 @@ a sum over the training batch B):
 with σ the σ-measure (B.11). The engine's velocity V = −δσ/δg (:func:`metricflow.flows.
 pointcloud.sigma_velocity`) is the gradient divided by the quadrature weight ω = Vol_FS/N,
 so ``−∂σ/∂g_j = ω_j V_j`` and the update is ``lr · Σ_j Θ(x, x_j) ω_j V_j`` — what
-:func:`kernel_sum` computes (with ``values = V``). Each contribution is carried to the chart
-of the point where it is applied and read in the FS-orthonormal frames exactly as the
-engine's Gaussian does (:mod:`metricflow.kernels.pointcloud`); the kernel is component-wise,
-Θ_{ijkl} = δ_ik δ_jl Θ (eq. 2.23, as in 3.5).
+:func:`kernel_sum` computes (with ``values = V``). The kernel is component-wise,
+Θ_{ijkl} = δ_ik δ_jl Θ (eq. 2.23, as in 3.5). Two ways to add components at different points:
+
+* ``charts="one"`` — the paper's (section 3.1): all points rejection-sampled into one chart
+  (:func:`metricflow.cy.sample_in_chart`), the components of ∂σ/∂g summed as they are. With
+  a positive semi-definite Θ this is a descent direction: dσ = −lr Σ_ij Θ_ij ⟨∂_iσ, ∂_jσ⟩ ≤ 0.
+* ``charts="transport"`` — points in their own best charts; the gradient V_j (a tensor of
+  inverse-metric type: for σ = f(det g) it is ∝ g⁻¹) is first made a metric-type tensor with
+  the FS metric, ``g_FS V g_FS`` (the FS-natural gradient; g⁻¹ becomes g), then carried to the
+  target's chart and read in the FS-orthonormal frames as the engine's Gaussian does
+  (:mod:`metricflow.kernels.pointcloud`). In the orthonormal frames covectors and vectors have
+  the same components, so the pairing ⟨∂σ, update⟩ is again Σ Θ_ij ⟨Ṽ_i, R_ij Ṽ_j R_ijᴴ⟩ with
+  R_ij the (unitary) change of frames: a descent direction up to the asymmetry of R between
+  charts. (Carrying V itself as a metric-type tensor, without the raising, is not a descent
+  direction across points: measured, the ReLU NTK then *raises* σ at any learning rate.)
 
 Scalar kernels Θ(x, x') (:class:`CloudKernel`):
 
@@ -132,17 +143,23 @@ class FrameCache:
 
 
 def kernel_sum(kernel: CloudKernel, cloud, values, targets, *, frames: FrameCache | None = None,
-               source_labels=None, target_labels=None, block: int | None = None) -> np.ndarray:
+               source_labels=None, target_labels=None, block: int | None = None,
+               charts: str = "transport") -> np.ndarray:
     """``Σ_j Θ(t, x_j) ω_j values_j`` at the points of the PointSet ``targets``, each in its own
-    chart (module docstring); restricted to equal labels when labels are given."""
+    chart (module docstring); restricted to equal labels when labels are given. ``charts="one"``:
+    the paper's way (all points in one chart, plain components summed, no frames)."""
     values = np.asarray(values)
     N, k = cloud.npoints, cloud.dim
     frames = frames or FrameCache(cloud)
     src = _unit(cloud.points)
     q = cloud.weights[:, None]
     out = np.zeros((len(targets), k, k), dtype=np.complex128)
+    if charts == "one":
+        return _one_chart_sum(kernel, cloud, values, targets, frames, source_labels, target_labels, block)
+    g = cloud.reference_metric()
+    raised = g @ values @ g                  # the FS-natural gradient: a metric-type tensor
     for chart, idx in _targets_by_chart(targets):
-        flat = (frames.to_frame(values, chart)).reshape(N, k * k) * q
+        flat = (frames.to_frame(raised, chart)).reshape(N, k * k) * q
         tu = _unit(targets.points[idx])
         b = block or block_size(idx.size, N)
         S = np.empty((idx.size, k * k), dtype=np.complex128)
@@ -161,3 +178,24 @@ def _weights(kernel, tb, src, rows, source_labels, target_labels):
     if source_labels is not None:
         K = K * (np.asarray(target_labels)[rows, None] == np.asarray(source_labels)[None, :])
     return K
+
+
+def _one_chart_sum(kernel, cloud, values, targets, frames, source_labels, target_labels, block):
+    """The paper's component-wise sum (section 3.1): every point in one chart, Σ_j Θ ω_j V_j."""
+    charts = {(int(p), int(e)) for p, e in zip(np.r_[cloud.pointset.patch, targets.patch],
+                                                  np.r_[cloud.pointset.elim, targets.elim], strict=True)}
+    if len(charts) != 1:
+        raise InvalidInputError("charts", "the paper's one-chart sum needs every point in one chart, "
+                                f"got {sorted(charts)}")
+    N, k = cloud.npoints, cloud.dim
+    flat = np.asarray(values).reshape(N, k * k) * cloud.weights[:, None]
+    src, tu = _unit(cloud.points), _unit(targets.points)
+    b = block or block_size(len(targets), N)
+    out = np.empty((len(targets), k * k), dtype=np.complex128)
+    for s in range(0, len(targets), b):
+        rows = np.arange(s, min(s + b, len(targets)))
+        K = frames.block((id(targets), kernel, "one", s, b),
+                         lambda rows=rows, tb=tu[s:s + b]: _weights(kernel, tb, src, rows, source_labels,
+                                                                    target_labels))
+        out[s:s + b] = K @ flat
+    return out.reshape(-1, k, k)
