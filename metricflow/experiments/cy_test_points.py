@@ -65,7 +65,7 @@ def _project(surface, z, iterations: int = 30):
     return z
 
 
-def displaced_points(ps, distance: float, seed: int = 0, iterations: int = 8, chart=None):
+def displaced_points(ps, distance: float, seed: int = 0, iterations: int = 60, chart=None):
     """Points of X at FS distance ``distance`` from each training point (module docstring),
     in ``chart`` if given (else each in its best-conditioned one)."""
     if not (np.isfinite(distance) and 0 < distance < 0.5):
@@ -86,6 +86,9 @@ def displaced_points(ps, distance: float, seed: int = 0, iterations: int = 8, ch
         if np.max(np.abs(d - distance)) < 1e-12 * distance:
             break
         t = t * distance / d
+    else:
+        raise NumericalError(f"the test points did not reach the FS distance {distance} in {iterations} steps "
+                             f"(worst {np.max(np.abs(d - distance)):.2g} away)")
     out = _pointset(X, w, chart)
     if np.max(out.residual) > RESIDUAL_TOL:
         raise NumericalError(f"the projection onto {X.name} left a residual {np.max(out.residual):.2g}")

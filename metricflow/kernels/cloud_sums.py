@@ -92,10 +92,11 @@ class CloudKernel:
 
 
 def fs_distance_unit(tu, su) -> np.ndarray:
-    """FS distance (3.2) between unit vectors, stable near 0 (the chord form 2 arcsin(|u − φv|/2)
-    with φ the phase aligning them: ``arccos`` alone loses half the digits there, eq. 3.4)."""
-    c = np.minimum(np.abs(tu @ np.conj(su).T), 1.0)
-    return 2.0 * np.arcsin(np.sqrt(np.maximum(0.5 * (1.0 - c), 0.0)))
+    """FS distance (3.2) between homogeneous points, accurate near 0 (:func:`metricflow.cy.fs_distance_matrix`:
+    ``arccos`` alone would turn round-off of 1e-16 into distances of 1e-8, eq. 3.4)."""
+    from metricflow import cy
+
+    return cy.fs_distance_matrix(tu, su)
 
 
 def features(unit) -> np.ndarray:
