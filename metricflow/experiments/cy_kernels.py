@@ -152,8 +152,12 @@ def run_kernel_flow(kernel: str = "gaussian", *, n_train: int | None = None, n_t
                     seed: int = 0, lr: float | None = None, sigma: float | None = None, form: str = "printed",
                     mode: str = "full", test: str = "sample", test_distance: float | None = None,
                     on_nonpd: str = "stop", record_every: int = 1, cluster_size: int = CLUSTER_SIZE,
-                    charts: str = "transport", poly: str = "fermat-quintic", progress=None) -> dict:
-    """One kernel flow (module docstring); returns the gains, σ curves and events (JSON-able)."""
+                    charts: str = "transport", poly: str = "fermat-quintic", progress=None,
+                    evaluate=()) -> dict:
+    """One kernel flow (module docstring); returns the gains, σ curves and events (JSON-able).
+
+    ``evaluate``: further test sets ``(test, distance)`` (as ``test``/``test_distance``) on which the
+    trained kernel is evaluated at the end, reported under ``evaluations`` (Figure 3)."""
     from metricflow.experiments.cy_test_points import mean_nearest_distance
     from metricflow.flows.pointcloud import sigma_measure
     from metricflow.kernels.cloud_sums import CloudKernel
@@ -214,6 +218,7 @@ def run_kernel_flow(kernel: str = "gaussian", *, n_train: int | None = None, n_t
         curve["sigma_test"].append(_sigma(test_measure, g0_test + flow.apply(G, test_ps, test_labels)))
     g_test = g0_test + flow.apply(G, test_ps, test_labels)
     test_nonpd = int(np.sum(np.linalg.eigvalsh(g_test)[:, 0] <= 0))
+    evaluations = [evaluate_test_set(flow, G, n_test, kind, dist, seed, charts) for kind, dist in evaluate]
     s = curve
     return {
         "kernel": kernel, "form": form if kernel == "gaussian" else None, "mode": mode, "charts": charts, "lr": lr,
@@ -228,6 +233,23 @@ def run_kernel_flow(kernel: str = "gaussian", *, n_train: int | None = None, n_t
         "sigma_test_initial": s["sigma_test"][0], "sigma_test_final": s["sigma_test"][-1],
         "train_gain": s["sigma_train"][0] / s["sigma_train"][-1],
         "test_gain": s["sigma_test"][0] / s["sigma_test"][-1],
-        "nonpd_events": events, "test_points_not_pd": test_nonpd, "curve": curve,
+        "nonpd_events": events, "test_points_not_pd": test_nonpd, "curve": curve, "evaluations": evaluations,
         "seconds": time.perf_counter() - t0,
     }
+
+
+def evaluate_test_set(flow: KernelFlow, G, n_test: int, test: str, distance, seed: int, charts: str) -> dict:
+    """σ gain of the trained kernel (accumulated velocities G) on one more test set."""
+    from metricflow.experiments.cy_test_points import mean_nearest_distance
+    from metricflow.flows.pointcloud import sigma_measure
+    from metricflow.manifolds import PointCloud
+
+    ps = make_test_points(flow.cloud, n_test, test, distance, seed, charts)
+    measure = sigma_measure(PointCloud(ps))
+    g0 = np.array(ps.g_fs)
+    s0 = _sigma(measure, g0)
+    s1 = _sigma(measure, g0 + flow.apply(G, ps, flow.test_labels(ps)))
+    return {"test": test, "test_distance": distance, "n_test": len(ps),
+            "mean_test_train_distance": mean_nearest_distance(ps, flow.cloud.pointset),
+            "max_test_residual": float(np.max(ps.residual)),
+            "sigma_test_initial": s0, "sigma_test_final": s1, "test_gain": s0 / s1}
