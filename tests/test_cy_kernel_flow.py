@@ -178,3 +178,27 @@ def test_cli_out_through_a_file(tmp_path, capsys):
     f.write_text("x")
     code, _, err = _run(["cy", "kernel-flow", "--kernel", "delta", "--out", str(f / "sub")], capsys)
     assert code == 2 and "--out" in err
+
+
+def test_tune_resumes_the_study_on_disk(tmp_path, capsys):
+    db = tmp_path / "study.db"
+    args = ["cy", "tune", "--kernel", "delta", "--storage", str(db), "--n-train", "60", "--n-test", "20",
+            "--steps", "2", "--json"]
+    code, out, _ = _run([*args[:4], "--trials", "2", *args[4:]], capsys)
+    assert code == 0 and json.loads(out)["trials"] == 2
+    code, out, _ = _run([*args[:4], "--trials", "3", *args[4:]], capsys)
+    doc = json.loads(out)
+    assert doc["trials"] == 3 and {"best_params", "best_test_gain"} <= set(doc) and "lr" in doc["best_params"]
+    import optuna
+
+    study = optuna.load_study(study_name=doc["study"], storage=f"sqlite:///{db}")
+    lrs = [t.params["lr"] for t in study.trials]
+    assert len(set(lrs)) == 3                 # the resumed sampler does not repeat its first suggestions
+
+
+def test_reproduce_rejects_an_out_through_a_file(tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("x")
+    for which in ("table1", "fig3"):
+        code, _, err = _run(["reproduce", which, "--quick", "--out", str(f / "d")], capsys)
+        assert code == 2 and "--out" in err

@@ -96,6 +96,43 @@ def kernel_flow(kernel, n_train, n_test, steps, seed, lr, sigma, form, mode, cha
     _emit(res, as_json, lines)
 
 
+@click.command("tune")
+@click.option("--kernel", type=click.Choice(["relu", "gaussian", "delta"]), required=True, help="Kernel to tune.")
+@click.option("--trials", type=int, required=True, help="Total trials of the study (resumed: only the missing run).")
+@click.option("--storage", required=True, type=str, help="SQLite file of the optuna study (created or resumed).")
+@click.option("--n-train", "n_train", type=int, default=300, show_default=True, help="Training points per trial.")
+@click.option("--n-test", "n_test", type=int, default=300, show_default=True, help="Test points per trial.")
+@click.option("--steps", type=int, default=20, show_default=True, help="Steps per trial.")
+@click.option("--charts", type=click.Choice(["one", "transport"]), default="one", show_default=True,
+              help="As for kernel-flow.")
+@click.option("--form", type=click.Choice(["printed", "gaussian"]), default="printed", show_default=True,
+              help="As for kernel-flow (Gaussian kernel).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@library_errors
+def tune(kernel, trials, storage, n_train, n_test, steps, charts, form, as_json):
+    """Bayesian search (optuna TPE, on-disk study) of the kernel's hyperparameters for the test gain."""
+    from pathlib import Path
+
+    from metricflow.cli import _checks as c
+    from metricflow.cli.cy_algebraic import writable_dir
+
+    c.integer(trials, "trials", 1, 10_000)
+    check_run_options(n_train, n_test, steps, 0, None, None, None, 1, 2)
+    path = Path(storage)
+    if path.exists() and not path.is_file():
+        from metricflow.errors import InvalidInputError
+
+        raise InvalidInputError("storage", f"{storage!r} exists and is not a file")
+    writable_dir(str(path.parent if str(path.parent) else "."), "storage")
+
+    from metricflow.experiments.cy_tune import tune as run
+
+    res = run(kernel, trials, path, n_train=n_train, n_test=n_test, steps=steps, charts=charts, form=form)
+    _emit(res, as_json, [f"{res['study']}: {res['trials']} trials, best test gain {res['best_test_gain']:.4g} "
+                         f"with {res['best_params']}"])
+
+
 def register(group: click.Group) -> None:
     """Add the kernel-flow commands to the ``cy`` group."""
     group.add_command(kernel_flow)
+    group.add_command(tune)

@@ -153,7 +153,7 @@ def run_kernel_flow(kernel: str = "gaussian", *, n_train: int | None = None, n_t
                     mode: str = "full", test: str = "sample", test_distance: float | None = None,
                     on_nonpd: str = "stop", record_every: int = 1, cluster_size: int = CLUSTER_SIZE,
                     charts: str = "transport", poly: str = "fermat-quintic", progress=None,
-                    evaluate=()) -> dict:
+                    evaluate=(), w_std: float | None = None, b_std: float | None = None) -> dict:
     """One kernel flow (module docstring); returns the gains, σ curves and events (JSON-able).
 
     ``evaluate``: further test sets ``(test, distance)`` (as ``test``/``test_distance``) on which the
@@ -171,7 +171,9 @@ def run_kernel_flow(kernel: str = "gaussian", *, n_train: int | None = None, n_t
     hp = TABLE1[kernel]
     n_train = hp["n_train"] if n_train is None else n_train
     lr = hp["lr"] if lr is None else lr
-    ker = CloudKernel(kernel, sigma=hp.get("sigma", 30.0) if sigma is None else sigma, form=form)
+    ker = CloudKernel(kernel, sigma=hp.get("sigma", 30.0) if sigma is None else sigma, form=form,
+                      w_std=hp.get("w_std", 5.716) if w_std is None else w_std,
+                      b_std=hp.get("b_std", 80.52) if b_std is None else b_std)
     t0 = time.perf_counter()
     cloud = PointCloud(sample_points(poly, n_train, seed, charts))
     test_ps = make_test_points(cloud, n_test, test, test_distance, seed, charts)
