@@ -1,6 +1,7 @@
 """Kernel metric flows on the quintic (issue 14): gains, the Delta and Gaussian kernels
 against independent computations, exact test points, the command-line contract."""
 
+import contextlib
 import json
 
 import numpy as np
@@ -141,13 +142,16 @@ def test_nonpd_step_reported_then_stop_or_clip():
 
 
 def _run(args, capsys):
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    """(exit status, stdout, stderr) of the command line; success returns without SystemExit."""
+    code = 0
+    with contextlib.suppress(SystemExit):
+        try:
+            main(args)
+        except SystemExit as exc:
+            code = exc.code or 0
+            raise
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 def test_cli_contract(tmp_path, capsys):

@@ -13,12 +13,20 @@ def reproduce():
     """Reproduce the paper's tables and figures (section 3.2: Table 1, Figure 3)."""
 
 
-def _write(doc: dict, out, name: str, as_json: bool, lines) -> None:
+def _run(name: str, out: str, quick: bool, as_json: bool, figures, lines) -> None:
+    """Run ``reproduce_cy.NAME``, draw ``figures(doc, outdir)`` (a dict of paths), write NAME.json, print."""
     from metricflow.cli.cy import _emit
+    from metricflow.cli.cy_algebraic import writable_dir
+    from metricflow.experiments import reproduce_cy
     from metricflow.io import write_json_atomic
 
-    doc["files"] = {"json": str(write_json_atomic(out / f"{name}.json", doc)), **doc.get("files", {})}
-    _emit(doc, as_json, lines)
+    outdir = writable_dir(out, "out")
+    doc = getattr(reproduce_cy, name)(quick, progress=_progress(as_json))
+    outdir.mkdir(parents=True, exist_ok=True)
+    doc["files"] = {k: str(v) for k, v in figures(doc, outdir).items()}
+    doc["files"]["json"] = str(outdir / f"{name}.json")
+    write_json_atomic(outdir / f"{name}.json", doc)
+    _emit(doc, as_json, lines(doc))
 
 
 def _progress(as_json):
@@ -36,15 +44,9 @@ def _progress(as_json):
 @library_errors
 def table1(out, quick, as_json):
     """Table 1: train/test σ gains of the ReLU NTK, Gaussian and Delta kernels (Table 1's hyperparameters)."""
-    from metricflow.cli.cy_algebraic import writable_dir
-    from metricflow.experiments.reproduce_cy import table1 as run
-
-    outdir = writable_dir(out, "out")
-    doc = run(quick, progress=_progress(as_json))
-    outdir.mkdir(parents=True, exist_ok=True)
-    lines = [f"{s['kernel']:8s} {s['form'] or '':8s} {s['charts']:9s} train gain {s['train_gain_median']:.4g} "
-             f"(paper ~{s['paper_train_gain']:.0g}), test gain {s['test_gain_median']:.4g}" for s in doc["summary"]]
-    _write(doc, outdir, "table1", as_json, lines)
+    _run("table1", out, quick, as_json, lambda doc, outdir: {}, lambda doc: [
+        f"{s['kernel']:8s} {s['form'] or '':8s} {s['charts']:9s} train gain {s['train_gain_median']:.4g} "
+        f"(paper ~{s['paper_train_gain']:.0g}), test gain {s['test_gain_median']:.4g}" for s in doc["summary"]])
 
 
 @reproduce.command("fig3")
@@ -54,17 +56,13 @@ def table1(out, quick, as_json):
 @library_errors
 def fig3(out, quick, as_json):
     """Figure 3 (left): test gain against the mean FS distance between test and training points."""
-    from metricflow.cli.cy_algebraic import writable_dir
-    from metricflow.experiments.reproduce_cy import fig3 as run
     from metricflow.plotting.cy_kernels import plot_fig3
 
-    outdir = writable_dir(out, "out")
-    doc = run(quick, progress=_progress(as_json))
-    outdir.mkdir(parents=True, exist_ok=True)
-    one = [p for p in doc["points"] if p["charts"] == "one" and p["test"] == "noise"]
-    doc["files"] = {"png": str(plot_fig3(one, outdir / "fig3.png")),
-                    "png_exact": str(plot_fig3([p for p in doc["points"] if p["charts"] == "one"
-                                                and p["test"] == "exact"], outdir / "fig3_exact.png"))}
-    lines = [f"{p['kernel']:17s} {p['charts']:9s} {p['test']:5s} {p['test_distance']:<6g} mean distance "
-             f"{p['mean_test_train_distance']:.3g}: test gain {p['test_gain']:.4g}" for p in doc["points"]]
-    _write(doc, outdir, "fig3", as_json, lines)
+    def figures(doc, outdir):
+        sel = lambda test: [p for p in doc["points"] if p["charts"] == "one" and p["test"] == test]  # noqa: E731
+        return {"png": plot_fig3(sel("noise"), outdir / "fig3.png"),
+                "png_exact": plot_fig3(sel("exact"), outdir / "fig3_exact.png")}
+
+    _run("fig3", out, quick, as_json, figures, lambda doc: [
+        f"{p['kernel']:17s} {p['charts']:9s} {p['test']:5s} {p['test_distance']:<6g} mean distance "
+        f"{p['mean_test_train_distance']:.3g}: test gain {p['test_gain']:.4g}" for p in doc["points"]])
