@@ -14,6 +14,7 @@ import json
 import sys
 import time
 import tracemalloc
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -28,6 +29,13 @@ def measure(fn):
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return out, sec, peak
+
+
+def step(ker, cloud, flow, g, frames):
+    """One full-mode step's work: the velocity and the blocked kernel sum."""
+    from metricflow.kernels.cloud_sums import kernel_sum
+
+    return kernel_sum(ker, cloud, flow.velocity(g), cloud.pointset, frames=frames)
 
 
 def main(argv=None):
@@ -60,14 +68,14 @@ def main(argv=None):
 
         keep, cs.CACHE_VALUES = cs.CACHE_VALUES, 0         # no kernel cache: every value computed in the step
         try:
-            (_, sec, peak) = measure(lambda: kernel_sum(ker, cloud, flow.velocity(g), cloud.pointset, frames=frames))
+            (_, sec, peak) = measure(partial(step, ker, cloud, flow, g, frames))
         finally:
             cs.CACHE_VALUES = keep
         row = {"n": n, "blocked_seconds": sec, "blocked_peak_bytes": peak, "blocked_peak_bytes_per_point": peak / n}
         if n <= args.dense_max:
             V = flow.velocity(g)
             gV = g @ V @ g
-            (_, dsec, dpeak) = measure(lambda: fs_gaussian_dense(cloud, gV, args.sigma))
+            (_, dsec, dpeak) = measure(partial(fs_gaussian_dense, cloud, gV, args.sigma))
             row.update(dense_seconds=dsec, dense_peak_bytes=dpeak, dense_over_blocked_seconds=dsec / sec,
                        dense_over_blocked_memory=dpeak / peak)
         rows.append(row)
