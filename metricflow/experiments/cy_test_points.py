@@ -80,12 +80,21 @@ def displaced_points(ps, distance: float, seed: int = 0, iterations: int = 60, c
     v = v - np.sum(np.conj(nrm) * v, axis=-1, keepdims=True) * nrm     # tangent to X: Σ ∂_iP v_i = 0
     v = v / np.linalg.norm(v, axis=-1, keepdims=True)
     t = np.full(len(z), float(distance))
+    prev = None
     for _ in range(iterations):
         w = _project(X, np.cos(t)[:, None] * z + np.sin(t)[:, None] * v)
         d = 2.0 * np.arcsin(np.minimum(np.linalg.norm(w - z * _phase(z, w)[:, None], axis=-1) / 2.0, 1.0))
         if np.max(np.abs(d - distance)) < 1e-12 * distance:
             break
-        t = t * distance / d
+        # secant step on d(t) = distance per point (the plain rescaling t·D/d converges only
+        # linearly, too slowly at D ~ 0.3 where the projection's O(t²) shift is large)
+        if prev is None:
+            t_new = t * distance / d
+        else:
+            slope = np.where(np.abs(t - prev[0]) > 0, (d - prev[1]) / np.where(t != prev[0], t - prev[0], 1.0), 1.0)
+            t_new = np.where(np.abs(d - distance) > 0, t - (d - distance) / np.where(slope != 0, slope, 1.0), t)
+        prev = (t, d)
+        t = t_new
     else:
         raise NumericalError(f"the test points did not reach the FS distance {distance} in {iterations} steps "
                              f"(worst {np.max(np.abs(d - distance)):.2g} away)")
