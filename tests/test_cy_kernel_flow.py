@@ -206,3 +206,17 @@ def test_reproduce_rejects_an_out_through_a_file(tmp_path, capsys):
     for which in ("table1", "fig3"):
         code, _, err = _run(["reproduce", which, "--quick", "--out", str(f / "d")], capsys)
         assert code == 2 and "--out" in err
+
+
+@pytest.mark.parametrize("bad", [["--trials", "0"], ["--steps", "0"], ["--n-train", "1"]])
+def test_tune_hostile_options(bad, tmp_path, capsys):
+    args = {"--trials": "2", "--steps": "2", "--n-train": "50"}
+    args[bad[0]] = bad[1]
+    flat = [x for kv in args.items() for x in kv]
+    code, _, err = _run(["cy", "tune", "--kernel", "delta", "--storage", str(tmp_path / "s.db"), *flat], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and bad[0] in err
+
+
+def test_tune_storage_that_is_a_directory(tmp_path, capsys):
+    code, _, err = _run(["cy", "tune", "--kernel", "delta", "--trials", "1", "--storage", str(tmp_path)], capsys)
+    assert code == 2 and "--storage" in err
