@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "perelman-check": "metricflow.cli.perelman:perelman_check",
     "cy": "metricflow.cli.cy:cy",
     "ntk": "metricflow.cli.ntk:ntk",
+    "reproduce": "metricflow.cli.reproduce:reproduce",
 }
 
 

@@ -265,3 +265,7 @@ def cluster(points, batch_size, clusters, match, heatmap_points, outdir, as_json
 from metricflow.cli.cy_algebraic import register  # noqa: E402  (the algebraic-metric commands, issue 16)
 
 register(cy)
+
+from metricflow.cli.cy_kernels import register as register_kernels  # noqa: E402  (kernel flows, issue 14)
+
+register_kernels(cy)
