@@ -60,7 +60,7 @@ def sigma_measure(cloud: PointCloud):
     w = cloud.pointset.weights
 
     def measure(g):
-        xp = la._namespace(g)
+        xp = la.namespace(g)
         r = xp.real(la.det(g)) / xp.asarray(det_fs)
         kappa = xp.sum(r) / xp.sum(xp.asarray(w))
         return xp.sum(xp.abs(xp.asarray(w) - r / kappa)) / xp.sum(xp.asarray(w)), kappa

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from metricflow._linalg import namespace as _namespace
+from metricflow._linalg import namespace
 from metricflow.errors import InvalidInputError
 from metricflow.manifolds.torus import Torus
 
@@ -33,7 +33,7 @@ def smear_fft(manifold: Torus, field, sigma: float):
     """Convolve a grid field (trailing component axes allowed) with the periodised
     normalised Gaussian of width ``sigma``, by FFT."""
     _check_sigma(sigma)
-    xp = _namespace(field)
+    xp = namespace(field)
     d = manifold.dim
     k2 = sum(k**2 for k in manifold.wavenumbers)
     mult = np.exp(-0.5 * sigma**2 * k2)
@@ -54,7 +54,7 @@ def _images(sigma: float) -> int:
 def periodic_gaussian(dx, sigma: float, images: int | None = None):
     """The normalised Gaussian of width σ periodised over ``[0, 2π)^d``; the number of
     periodic images is chosen so that the truncation error is below 1e-16."""
-    xp = _namespace(dx)
+    xp = namespace(dx)
     images = _images(sigma) if images is None else images
     d = dx.shape[-1]
     dx = (dx + np.pi) % (2 * np.pi) - np.pi

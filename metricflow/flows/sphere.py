@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from metricflow._linalg import namespace
 from metricflow.errors import InvalidInputError, NumericalError
 from metricflow.flows.registry import register
 from metricflow.flows.systems import FlowSystem
-from metricflow.manifolds.sphere import Sphere, _namespace
+from metricflow.manifolds.sphere import Sphere
 
 INITS = ("round", "bumpy")
 
@@ -84,7 +85,7 @@ def initial_metric(sphere: Sphere, name: str, seed: int = 0, amplitude: float = 
 def gauss_curvature(sphere: Sphere, u):
     """``K = e^{−2u}(1 − Δ_round u)`` on the grid (numpy or JAX), exact pointwise for a
     band-limited ``u``."""
-    xp = _namespace(u)
+    xp = namespace(u)
     return xp.exp(-2.0 * u) * (1.0 - sphere.laplacian(u))
 
 

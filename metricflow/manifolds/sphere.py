@@ -30,7 +30,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from metricflow._linalg import namespace as _namespace
+from metricflow._linalg import namespace
 from metricflow.errors import InvalidInputError
 from metricflow.manifolds.base import Manifold
 
@@ -142,7 +142,7 @@ class Sphere(Manifold):
 
     def integrate(self, density):
         """``∫ density dA_round`` (numpy or JAX arrays; grid axes first, extra axes kept)."""
-        xp = _namespace(density)
+        xp = namespace(density)
         w = self.weights.reshape(self.shape + (1,) * (density.ndim - 2))
         return xp.sum(density * w, axis=(0, 1))
 
@@ -205,7 +205,7 @@ class Sphere(Manifold):
     def analysis(self, field):
         """Spherical-harmonic coefficients ``a[c, m, l] = ∫ field Y dA_round`` by quadrature
         (exact for fields of degree ≤ ``2 nlat − 1 − lmax``); numpy or JAX."""
-        xp = _namespace(field)
+        xp = namespace(field)
         C, S = self._fourier
         dphi = 2 * np.pi / self.nlon
         fc = (field @ C) * dphi      # (nlat, m)
@@ -217,7 +217,7 @@ class Sphere(Manifold):
         """Grid values of ``Σ a[c, m, l] Y`` (inverse of :meth:`analysis` on band-limited fields)."""
         C, S = self._fourier
         P = self._legendre
-        xp = _namespace(coeffs)
+        xp = namespace(coeffs)
         gc = xp.einsum("mlj,ml->jm", P, coeffs[0])
         gs = xp.einsum("mlj,ml->jm", P, coeffs[1])
         return gc @ C.T + gs @ S.T
@@ -346,7 +346,7 @@ def stereographic(w, chart: str):
     ``chart="north"`` is centred on the north pole (``w = 0`` ↦ (0, 0, 1)), ``"south"`` on
     the south pole; each covers its closed hemisphere with ``|w| ≤ 1`` and the round metric
     is ``4/(1 + |w|²)² δ_ab`` in both."""
-    xp = _namespace(w)
+    xp = namespace(w)
     r2 = w[..., 0] ** 2 + w[..., 1] ** 2
     sign = {"north": 1.0, "south": -1.0}.get(chart)
     if sign is None:

@@ -13,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from metricflow._linalg import namespace as _namespace
+from metricflow._linalg import namespace
 from metricflow.errors import InvalidInputError
 from metricflow.manifolds.base import Manifold
 
@@ -88,7 +88,7 @@ class Torus(Manifold):
         Returns ``(F, dF, ddF)`` (up to ``order``) with the derivative indices appended
         last: ``dF[..., k] = ∂_k F``, ``ddF[..., k, l] = ∂_k∂_l F``. Works on numpy
         or JAX arrays (JAX is used when ``field`` is a JAX array)."""
-        xp = _namespace(field)
+        xp = namespace(field)
         d = self.dim
         axes = tuple(range(d))
         extra = field.ndim - d
@@ -117,7 +117,7 @@ class Torus(Manifold):
         return tuple(out)
 
     def _first_derivative(self, field, axis: int):
-        xp = _namespace(field)
+        xp = namespace(field)
         axes = tuple(range(self.dim))
         extra = field.ndim - self.dim
         kk = np.where(np.abs(self.wavenumbers[axis]) == self.n // 2, 0.0, self.wavenumbers[axis])
@@ -127,7 +127,7 @@ class Torus(Manifold):
     def gradient(self, field):
         """``∂_k field`` appended as a last axis (spectral, Nyquist mode dropped, so the
         derivative matrix is real and skew-symmetric)."""
-        xp = _namespace(field)
+        xp = namespace(field)
         return xp.stack([self._first_derivative(field, k) for k in range(self.dim)], axis=-1)
 
     def divergence(self, vector):
@@ -137,5 +137,5 @@ class Torus(Manifold):
 
     def integrate(self, density):
         """``∫ density d^dx`` over the torus (trapezoid = spectral for periodic fields)."""
-        xp = _namespace(density)
+        xp = namespace(density)
         return xp.sum(density, axis=tuple(range(self.dim))) * self.cell_volume
