@@ -62,8 +62,10 @@ def _chart_arrays(patch, elim, coords, dxe, n1: int) -> dict:
     embedding ``C`` (N, n+1, m) and the Jacobian J = C + oe ⊗ dz_e/dx (N, n+1, m)."""
     N, m = coords.shape
     ar = np.arange(N)
-    op = np.zeros((N, n1)); op[ar, patch.astype(np.intp)] = 1.0
-    oe = np.zeros((N, n1)); oe[ar, elim.astype(np.intp)] = 1.0
+    op = np.zeros((N, n1))
+    op[ar, patch.astype(np.intp)] = 1.0
+    oe = np.zeros((N, n1))
+    oe[ar, elim.astype(np.intp)] = 1.0
     C = np.zeros((N, n1, m))
     for a in range(m):
         C[ar, coords[:, a].astype(np.intp), a] = 1.0
@@ -82,7 +84,7 @@ def prepare(ps, transition: bool = True) -> dict:
             **_chart_arrays(ps.patch, ps.elim, ps.coords, ps.dxe, n1)}
     if transition:
         charts = _second_charts(ps)
-        z2 = np.empty_like(data["z"]); jac2 = np.empty_like(data["jac"])
+        z2, jac2 = np.empty_like(data["z"]), np.empty_like(data["jac"])
         T = np.empty((N, m, m), dtype=np.complex128)
         keys = charts[:, 0] * n1 + charts[:, 1]
         for key in np.unique(keys):

@@ -261,7 +261,7 @@ def load_network(path: str | Path, argument: str = "metric") -> NetworkMetric:
                             int(a["n_ambient"]), float(a["out_scale"]))
         X = from_monomials(arrays["exponents"], arrays["coefficients"], name=meta["hypersurface"].get("name", "custom"),
                            spec=meta["hypersurface"].get("spec", ""), check_smooth=False)
-        params = [{"W": np.asarray(arrays[f"W{i}"], dtype=np.float64), "b": np.asarray(arrays[f"b{i}"], dtype=np.float64)}
+        params = [{key: np.asarray(arrays[f"{key}{i}"], dtype=np.float64) for key in ("W", "b")}
                   for i in range(int(meta["layers"]))]
     except (KeyError, ValueError, TypeError, OSError, json.JSONDecodeError) as exc:
         raise InvalidInputError(argument, f"cannot read {str(f)!r} as a saved network: {exc}") from exc
