@@ -264,3 +264,6 @@ def cluster(points, batch_size, clusters, match, heatmap_points, outdir, as_json
 from metricflow.cli.cy_algebraic import register  # noqa: E402  (the algebraic-metric commands, issue 16)
 
 register(cy)
+from metricflow.cli.cy_networks import register as register_networks  # noqa: E402  (cy train, issue 15)
+
+register_networks(cy)

@@ -244,9 +244,14 @@ def load_metric(path: str | Path, argument: str = "metric") -> AlgebraicMetric:
 
 
 def metric_option(text):
-    """The CLI's ``--metric``: a saved algebraic metric for a directory, else ``text``
-    unchanged (``fs``, ``flat``: see :func:`metricflow.cy.measures.metric_values`)."""
+    """The CLI's ``--metric``: for a directory the saved algebraic metric, or the trained
+    network (:func:`metricflow.cy.networks.load_network`) when it holds ``network.npz``;
+    else ``text`` unchanged (``fs``, ``flat``: see :func:`metricflow.cy.measures.metric_values`)."""
     if isinstance(text, str) and text not in ("fs", "flat") and Path(text).is_dir():
+        from metricflow.cy.networks import NETWORK_FILE, load_network
+
+        if (Path(text) / NETWORK_FILE).is_file() and not (Path(text) / METRIC_FILE).is_file():
+            return load_network(text)
         return load_metric(text)
     return text
 
