@@ -69,7 +69,6 @@ def train(model, hidden, activation, epochs, n_points, n_test, seed, batch_size,
           as_json):
     """Train a network metric (Adam) and report sigma before and after on train and test points."""
     from metricflow.cli.cy import _emit
-    from metricflow.cli.cy_algebraic import writable_dir
     from metricflow.cy import hypersurface
     from metricflow.experiments.cy_networks import TrainConfig, run_training
 
@@ -77,8 +76,9 @@ def train(model, hidden, activation, epochs, n_points, n_test, seed, batch_size,
                       n_points=n_points, n_test=n_test, seed=seed, batch_size=batch_size, lr=lr,
                       poly=poly, weights=parse_weights(weights)).checked()
     hypersurface(poly)
-    outdir = writable_dir(out, "out")
-    outdir.mkdir(parents=True, exist_ok=True)
+    from metricflow.io import prepare_output_dir
+
+    outdir = prepare_output_dir(out, "out")
     bar = None
     if not as_json:
         from tqdm import tqdm
