@@ -89,16 +89,6 @@ CFG = dict(model="mult", hidden=(16, 16), activation="gelu", epochs=3, n_points=
            lr=3e-3, n_diagnostic=20, weights={"transition": 0.0})
 
 
-def test_training_lowers_sigma_train_and_saves_a_metric(tmp_path):
-    res = run_training(TrainConfig(**CFG), out=tmp_path)
-    assert res["sigma_train_final"] < res["sigma_train_initial"]
-    assert set(json.loads((tmp_path / "train.json").read_text())) >= {"sigma_test_final", "test_gain"}
-    net = cy.algebraic.metric_option(str(tmp_path))
-    assert isinstance(net, nw.NetworkMetric)
-    ps = cy.sample("fermat-quintic", n=100, seed=_test_seed(0))
-    assert abs(cy.sigma(ps, net)["sigma"] - res["sigma_test_final"]) < 1e-12
-
-
 def _test_seed(seed):
     from metricflow.experiments.cy_networks import _seeds
 
@@ -109,8 +99,14 @@ class Stop(Exception):
     pass
 
 
-def test_resume_bit_for_bit(tmp_path):
+def test_training_lowers_sigma_saves_a_metric_and_resumes_bit_for_bit(tmp_path):
     full = run_training(TrainConfig(**CFG), out=tmp_path / "a")
+    assert full["sigma_train_final"] < full["sigma_train_initial"]
+    assert set(json.loads((tmp_path / "a" / "train.json").read_text())) >= {"sigma_test_final", "test_gain"}
+    net = cy.algebraic.metric_option(str(tmp_path / "a"))
+    assert isinstance(net, nw.NetworkMetric)
+    ps = cy.sample("fermat-quintic", n=100, seed=_test_seed(0))  # the run's test points
+    assert abs(cy.sigma(ps, net)["sigma"] - full["sigma_test_final"]) < 1e-12  # the same metric, reloaded
 
     def kill(row):
         if row["step"] == 1:
@@ -164,3 +160,25 @@ def test_hostile_options(tmp_path, capsys, args, option):
     code, out, err = _run(["cy", "train", "--out", str(tmp_path / "o"), *args], capsys)
     assert code == 2 and option in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()  # validated before any work
+
+
+def test_fig4_kernel_evolves_and_lazy_twin_is_frozen(tmp_path):
+    import click
+    from click.testing import CliRunner
+
+    from metricflow.cli.reproduce_fig4 import fig4
+
+    group = click.Group("reproduce", commands={"fig4": fig4})
+    r = CliRunner().invoke(group, ["fig4", "--out", str(tmp_path), "--hidden", "16,16", "--epochs", "2",
+                                   "--n-points", "300", "--batch-size", "100", "--lr", "1e-2", "--lazy-twin", "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output[r.output.index("{"):])
+    w = doc["wasserstein"]
+    assert len(w) == 3 and w[0] == 0.0 and w[-1] > 0  # the finite network's kernel moves
+    assert doc["frobenius_change"][-1] > 1e-3
+    # the linearised twin's tangent kernel is the initial one: frozen to round-off (relative 1e-12)
+    assert max(doc["lazy_twin"]["frobenius_change"]) < 1e-12
+    for name in ("fig4_spectra.png", "fig4_wasserstein.png", "fig4_kernel_change.png", "fig4_spectra.npz"):
+        assert (tmp_path / name).is_file()
+    r = CliRunner().invoke(group, ["fig4", "--out", str(tmp_path), "--hidden", "x"])
+    assert r.exit_code == 2 and "--hidden" in r.output

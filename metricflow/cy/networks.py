@@ -171,10 +171,49 @@ def ambient_metric(arch: Architecture, params, z):
 
 
 def point_metric(arch: Architecture, params, z, jac):
-    """g_{a bbar} = J_ia G_{i jbar} conj(J_jb) at one point (z (n+1,), jac (n+1, m))."""
+    """g_{a bbar} = J_ia G_{i jbar} conj(J_jb) at one point (z (n+1,), jac (n+1, m)).
+
+    ``params`` of :func:`linearised` give the lazy twin: the first-order Taylor
+    expansion g(θ0) + ∂_θ g(θ0)·(θ - θ0) in the parameters (frozen tangent kernel)."""
+    import jax
     import jax.numpy as jnp
 
+    if isinstance(params, dict) and "theta0" in params:
+        theta0 = jax.lax.stop_gradient(params["theta0"])
+        delta = jax.tree_util.tree_map(lambda a, b: a - b, params["theta"], theta0)
+        g0, dg = jax.jvp(lambda p: point_metric(arch, p, z, jac), (theta0,), (delta,))
+        return g0 + dg
     return jac.T @ ambient_metric(arch, params, z) @ jnp.conj(jac)
+
+
+def linearised(params) -> dict:
+    """The parameters of the lazy twin linearised at ``params`` (its value there equals the network's);
+    θ0 gets no gradient, so Adam leaves it in place exactly."""
+    import jax
+
+    return {"theta0": params, "theta": jax.tree_util.tree_map(lambda a: a, params)}
+
+
+def packed_point(z, jac):
+    """One point as a real vector (Re z, Im z, Re J, Im J) for the kernels of :mod:`metricflow.kernels`."""
+    import jax.numpy as jnp
+
+    return jnp.concatenate([jnp.real(z), jnp.imag(z), jnp.real(jac).ravel(), jnp.imag(jac).ravel()])
+
+
+def _unpacked_metric(arch: Architecture, params, x):
+    n1, m = arch.n_ambient, arch.n_ambient - 2
+    z = x[:n1] + 1j * x[n1:2 * n1]
+    k = n1 * m
+    jac = (x[2 * n1:2 * n1 + k] + 1j * x[2 * n1 + k:]).reshape(n1, m)
+    return point_metric(arch, params, z, jac)
+
+
+@functools.lru_cache(maxsize=32)
+def packed_metric(arch: Architecture):
+    """``g_fn(params, x) -> (m, m)`` on :func:`packed_point` vectors (one function per
+    architecture, so that the empirical metric-NTK compiles once)."""
+    return functools.partial(_unpacked_metric, arch)
 
 
 def batch_metric(arch: Architecture, params, z, jac):
@@ -275,5 +314,6 @@ def load_network(path: str | Path, argument: str = "metric") -> NetworkMetric:
 
 
 __all__ = ["ACTIVATIONS", "Architecture", "KINDS", "NetworkMetric", "ambient_metric", "batch_metric", "ddbar",
-           "fs_ambient", "init_params", "invariant_features", "load_network", "point_metric", "potential",
+           "fs_ambient", "init_params", "invariant_features", "linearised", "load_network",
+           "packed_metric", "packed_point", "point_metric", "potential",
            "save_network"]

@@ -44,6 +44,7 @@ class TrainConfig:
     weights: dict = field(default_factory=dict)
     out_scale: float = 0.1
     n_diagnostic: int = 500
+    linear: bool = False  # the lazy twin: the network linearised in its parameters at initialisation
 
     def checked(self) -> TrainConfig:
         """The config with defaults filled in; InvalidInputError naming the first bad field."""
@@ -86,6 +87,7 @@ class Trainer:
 
         from metricflow import cy
         from metricflow.cy import losses as L
+        from metricflow.cy import networks as nw
         from metricflow.cy.networks import Architecture, init_params
 
         self.cfg = cfg = cfg.checked()
@@ -102,6 +104,10 @@ class Trainer:
         E, coeffs = X.exponents, jnp.asarray(X.coefficients)
         self.tx = optax.adam(cfg.lr)
         params = init_params(self.arch, jax.random.PRNGKey(cfg.seed))
+        if cfg.linear:
+            from metricflow.cy.networks import linearised
+
+            params = linearised(params)
         self.state0 = {"params": params, "opt": self.tx.init(params), "epoch": jnp.zeros((), jnp.int32),
                        "loss": jnp.zeros((), jnp.float64)}
         N = len(self.train_ps)
@@ -123,6 +129,7 @@ class Trainer:
             return {"params": params, "opt": opt, "epoch": state["epoch"] + 1, "loss": jnp.mean(batch_losses)}
 
         self._epoch = jax.jit(epoch)
+        self.batch_metric = jax.jit(lambda p, z, j: nw.batch_metric(arch, p, z, j))
         self._diag = jax.jit(lambda p, d: {
             "kahler": jnp.mean(L.kahler_measure(arch, p, E, coeffs, d)),
             "transition": jnp.mean(L.transition_measure(arch, p, d))})
@@ -131,6 +138,8 @@ class Trainer:
     def metric(self, params):
         from metricflow.cy.networks import NetworkMetric
 
+        if isinstance(params, dict):  # the lazy twin: evaluated by its own (linearised) metric
+            return _TwinMetric(self, params)
         return NetworkMetric(self.surface, self.arch, [{k: np.asarray(v) for k, v in layer.items()}
                                                        for layer in params])
 
@@ -159,6 +168,24 @@ class Trainer:
         if not all(math.isfinite(v) for v in values.values()):
             raise NumericalError(f"a record is not finite: {values}")
         return state, values, arrays
+
+
+class _TwinMetric:
+    """The lazy twin's metric at a PointSet (blocked, jitted)."""
+
+    def __init__(self, trainer: Trainer, params):
+        self.trainer, self.params = trainer, params
+
+    def __call__(self, ps) -> np.ndarray:
+        import jax.numpy as jnp
+
+        from metricflow.cy.losses import prepare
+
+        fn = self.trainer.batch_metric
+        d = prepare(ps, transition=False)
+        return np.concatenate([np.asarray(fn(self.params, jnp.asarray(d["z"][a:a + 4096]),
+                                                jnp.asarray(d["jac"][a:a + 4096])))
+                               for a in range(0, len(ps), 4096)])
 
 
 def run_training(cfg: TrainConfig, out: str | Path | None = None, resume: bool = False, callback=None,
@@ -194,7 +221,7 @@ def run_training(cfg: TrainConfig, out: str | Path | None = None, resume: bool =
         "volume_test_final": h1["volume_test"], "epochs": cfg.epochs, "epochs_run_here": len(tr.epoch_seconds),
         "config": to_jsonable(asdict(cfg)), "history": res.history,
     }
-    if out is not None:
+    if out is not None and not cfg.linear:
         summary["network"] = str(save_network(tr.metric(res.state["params"]), out))
         write_json_atomic(Path(out) / "train.json", summary)
     summary["state"] = res.state
