@@ -282,24 +282,16 @@ def save_network(metric: NetworkMetric, directory: str | Path) -> Path:
 def load_network(path: str | Path, argument: str = "metric") -> NetworkMetric:
     """Read a network saved by :func:`save_network` (a directory or its ``network.npz``);
     InvalidInputError naming ``argument`` for anything else or an inconsistent file."""
-    from metricflow.cy.hypersurface import from_monomials
+    from metricflow.cy.algebraic import locate_saved, read_saved
 
-    p = Path(path)
-    f = p / NETWORK_FILE if p.is_dir() else p
-    if not f.is_file():
-        raise InvalidInputError(argument, f"{str(path)!r} holds no saved network ({NETWORK_FILE}); "
-                                "write one with 'metricflow cy train --out DIR'")
+    f = locate_saved(path, NETWORK_FILE, argument, "network", "metricflow cy train --out DIR")
     try:
-        with np.load(f, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-        meta = json.loads(str(arrays["meta"]))
+        arrays, meta, X = read_saved(f)
         if meta.get("format") != FORMAT:
             raise ValueError(f"format {meta.get('format')!r}, expected {FORMAT!r}")
         a = meta["architecture"]
         arch = Architecture(str(a["kind"]), tuple(int(w) for w in a["hidden"]), str(a["activation"]),
                             int(a["n_ambient"]), float(a["out_scale"]))
-        X = from_monomials(arrays["exponents"], arrays["coefficients"], name=meta["hypersurface"].get("name", "custom"),
-                           spec=meta["hypersurface"].get("spec", ""), check_smooth=False)
         params = [{key: np.asarray(arrays[f"{key}{i}"], dtype=np.float64) for key in ("W", "b")}
                   for i in range(int(meta["layers"]))]
     except (KeyError, ValueError, TypeError, OSError, json.JSONDecodeError) as exc:
