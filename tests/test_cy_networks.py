@@ -182,3 +182,33 @@ def test_fig4_kernel_evolves_and_lazy_twin_is_frozen(tmp_path):
         assert (tmp_path / name).is_file()
     r = CliRunner().invoke(group, ["fig4", "--out", str(tmp_path), "--hidden", "x"])
     assert r.exit_code == 2 and "--hidden" in r.output
+
+
+SHARDED = """
+import json, jax, jax.numpy as jnp
+from metricflow.experiments.cy_networks import TrainConfig, batch_sharding, run_training
+shard = batch_sharding(100)
+f = jax.jit(jax.grad(lambda w, x: jnp.sum(jnp.tanh(shard({"x": x})["x"] @ w))))
+hlo = f.lower(jnp.ones(3), jnp.ones((100, 3))).compile().as_text()
+cfg = TrainConfig(model="add", hidden=(8, 8), epochs=1, n_points=400, n_test=100, batch_size=100, n_diagnostic=10,
+                  weights={"transition": 0.0})
+print(json.dumps({"devices": len(jax.devices()), "all_reduce": "all-reduce" in hlo,
+                  "sigma": run_training(cfg)["sigma_train_final"]}))
+"""
+
+
+@pytest.mark.slow  # a subprocess with 4 host devices compiling the epoch: ~40 s on the loaded 2-core CPU
+def test_data_parallel_over_four_host_devices():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    out = subprocess.run([sys.executable, "-c", SHARDED], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    doc = json.loads(out.stdout.strip().splitlines()[-1])
+    assert doc["devices"] == 4 and doc["all_reduce"]  # the batch is split and the gradient reduced
+    one = run_training(TrainConfig(model="add", hidden=(8, 8), epochs=1, n_points=400, n_test=100, batch_size=100,
+                                   n_diagnostic=10, weights={"transition": 0.0}))
+    # the same mathematics with sums split over devices: agreement to round-off of O(1) sums
+    assert abs(doc["sigma"] - one["sigma_train_final"]) < 1e-10

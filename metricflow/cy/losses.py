@@ -16,7 +16,8 @@ drawn from the FS volume form:
 * ``transition``: mean of |T^T g conj(T) - g'|_F^2 / |g'|_F^2, the model's metric at the
   point in its own chart carried to a second chart by the transition T = dx/dx'
   (:func:`metricflow.cy.chart_transition`) against the model evaluated in that chart
-  (the patch of the second-largest |z_i|, its best eliminated coordinate);
+  (the patch of the second-largest |z_i|, its best eliminated coordinate); zero by
+  construction for the potential model and skipped there;
 * ``volume``: (mean r - 1)^2, the volume ∫ det g / Vol_FS of the Kähler class of g_FS.
 """
 
@@ -202,7 +203,7 @@ def losses(arch, params, batch, E, coeffs, weights: dict) -> dict:
     out = {"sigma": sig, "volume": (vol - 1.0) ** 2}
     if weights["kahler"] > 0 and not arch.kahler_by_construction:
         out["kahler"] = jnp.mean(kahler_measure(arch, params, E, coeffs, batch))
-    if weights["transition"] > 0 and "z2" in batch:
+    if weights["transition"] > 0 and "z2" in batch and not arch.chart_independent:
         out["transition"] = jnp.mean(transition_measure(arch, params, batch, g))
     out["total"] = sum(weights[k] * v for k, v in out.items())
     return out

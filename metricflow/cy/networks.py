@@ -84,6 +84,11 @@ class Architecture:
     def kahler_by_construction(self) -> bool:
         return self.kind == "phi"
 
+    @property
+    def chart_independent(self) -> bool:
+        """g_FS + ∂∂̄φ with φ a function on P^n is one tensor in every chart (transition loss 0, tested)."""
+        return self.kind == "phi"
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["hidden"] = list(self.hidden)

@@ -10,7 +10,9 @@ bit. Records (epoch 0 and after every epoch): σ (B.11, :func:`metricflow.cy.sig
 the network's metric on all training and all test points, the mean training loss of the
 epoch, and on the first ``n_diagnostic`` test points the Kähler and transition measures
 of :mod:`metricflow.cy.losses`. Training and test points are independent samples
-(seeds spawned from ``seed`` by ``numpy.random.SeedSequence``).
+(seeds spawned from ``seed`` by ``numpy.random.SeedSequence``). On several devices each
+batch is split over them (:func:`batch_sharding`, ``jax.sharding``): the same code runs
+data-parallel on a multi-GPU machine.
 """
 
 from __future__ import annotations
@@ -72,6 +74,21 @@ class TrainConfig:
                               "weights": weights})
 
 
+def batch_sharding(batch_size: int):
+    """Data parallelism over ``jax.devices()``: a function that constrains a batch's arrays to
+    be split along the points over a one-axis mesh (GSPMD then all-reduces the gradients);
+    the identity on one device or when the batch does not split evenly."""
+    import jax
+
+    devices = jax.devices()
+    if len(devices) < 2 or batch_size % len(devices):
+        return lambda batch: batch
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    spec = NamedSharding(Mesh(np.array(devices), ("points",)), PartitionSpec("points"))
+    return lambda batch: {k: jax.lax.with_sharding_constraint(v, spec) for k, v in batch.items()}
+
+
 def _seeds(seed: int) -> tuple[int, int]:
     a, b = np.random.SeedSequence(int(seed)).spawn(2)
     return int(a.generate_state(1)[0]), int(b.generate_state(1)[0])
@@ -98,7 +115,8 @@ class Trainer:
         self.test_ps = cy.sample(X, cfg.n_test, seed=s_test)
         self.surface = X
         w = cfg.weights
-        self.data = {k: jnp.asarray(v) for k, v in L.prepare(self.train_ps, transition=w["transition"] > 0).items()}
+        need = w["transition"] > 0 and not self.arch.chart_independent
+        self.data = {k: jnp.asarray(v) for k, v in L.prepare(self.train_ps, transition=need).items()}
         diag = self.test_ps.subset(slice(0, min(cfg.n_diagnostic, cfg.n_test)))
         self.diag = {k: jnp.asarray(v) for k, v in L.prepare(diag).items()}
         E, coeffs = X.exponents, jnp.asarray(X.coefficients)
@@ -115,12 +133,14 @@ class Trainer:
         nb = N // bs
         arch, tx, key = self.arch, self.tx, jax.random.PRNGKey(cfg.seed)
 
+        shard = batch_sharding(bs)
+
         def epoch(state, data):
             perm = jax.random.permutation(jax.random.fold_in(key, state["epoch"]), N)[: nb * bs].reshape(nb, bs)
 
             def step(carry, idx):
                 params, opt = carry
-                batch = {k: v[idx] for k, v in data.items()}
+                batch = shard({k: v[idx] for k, v in data.items()})
                 loss, grads = jax.value_and_grad(lambda p: L.losses(arch, p, batch, E, coeffs, w)["total"])(params)
                 updates, opt = tx.update(grads, opt, params)
                 return (optax.apply_updates(params, updates), opt), loss
@@ -229,4 +249,4 @@ def run_training(cfg: TrainConfig, out: str | Path | None = None, resume: bool =
     return summary
 
 
-__all__ = ["CHECKPOINT", "TrainConfig", "Trainer", "run_training"]
+__all__ = ["CHECKPOINT", "TrainConfig", "Trainer", "batch_sharding", "run_training"]
