@@ -182,6 +182,8 @@ def test_fig4_kernel_evolves_and_lazy_twin_is_frozen(tmp_path):
         assert (tmp_path / name).is_file()
     r = CliRunner().invoke(group, ["fig4", "--out", str(tmp_path), "--hidden", "x"])
     assert r.exit_code == 2 and "--hidden" in r.output
+    r = CliRunner().invoke(group, ["fig4", "--out", str(tmp_path / "w"), "--widths", "0,64"])
+    assert r.exit_code == 2 and "--widths" in r.output and not (tmp_path / "w").exists()
 
 
 SHARDED = """

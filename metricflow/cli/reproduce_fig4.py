@@ -12,6 +12,16 @@ from metricflow.cli._main import library_errors
 QUICK = {"hidden": "64,64,64", "epochs": 4, "n_points": 2000, "batch_size": 200}
 
 
+def _widths(text: str) -> tuple:
+    from metricflow.cli.cy_networks import parse_hidden
+    from metricflow.errors import InvalidInputError
+
+    try:
+        return parse_hidden(text)
+    except InvalidInputError as exc:
+        raise InvalidInputError("widths", exc.message.replace("hidden", "widths")) from None
+
+
 @click.command("fig4")
 @click.option("--out", required=True, type=str, help="Folder for fig4.json, fig4_spectra.npz and the plots.")
 @click.option("--model", type=click.Choice(["mult", "add", "phi"]), default="mult", show_default=True)
@@ -24,9 +34,11 @@ QUICK = {"hidden": "64,64,64", "epochs": 4, "n_points": 2000, "batch_size": 200}
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quick", is_flag=True, help="3 × 64, 4 epochs on 2,000 points (under a minute).")
 @click.option("--lazy-twin", "lazy_twin", is_flag=True, help="Also train the linearised model (frozen kernel).")
+@click.option("--widths", default=None, help="Also scan these widths (e.g. 64,256,1024) with the depth of --hidden: "
+              "the kernel change and the network-twin gap against the width.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @library_errors
-def fig4(out, model, hidden, activation, epochs, n_points, batch_size, lr, seed, quick, lazy_twin, as_json):
+def fig4(out, model, hidden, activation, epochs, n_points, batch_size, lr, seed, quick, lazy_twin, widths, as_json):
     """Metric-NTK spectra per epoch and their Wasserstein distance to epoch 0 (journal Figure 4)."""
     from metricflow.cli.cy import _emit
     from metricflow.cli.cy_networks import parse_hidden
@@ -37,6 +49,7 @@ def fig4(out, model, hidden, activation, epochs, n_points, batch_size, lr, seed,
         hidden, epochs, n_points, batch_size = QUICK["hidden"], QUICK["epochs"], QUICK["n_points"], QUICK["batch_size"]
     cfg = TrainConfig(model=model, hidden=parse_hidden(hidden), activation=activation, epochs=epochs,
                       n_points=n_points, seed=seed, batch_size=batch_size, lr=lr, n_diagnostic=50).checked()
+    scan = () if widths is None else _widths(widths)
     outdir = prepare_output_dir(out, "out")
 
     from metricflow.experiments.cy_feature_learning import feature_learning
@@ -58,6 +71,10 @@ def fig4(out, model, hidden, activation, epochs, n_points, batch_size, lr, seed,
            "config": {k: v for k, v in cfg.__dict__.items()}, "quick": quick, "files": files}
     if lazy_twin:
         doc["lazy_twin"] = {k: v for k, v in runs["lazy_twin"].items() if k != "spectra"}
+    if scan:
+        from metricflow.experiments.cy_feature_learning import width_scan
+
+        doc["width_scan"] = width_scan(cfg, scan)
     write_json_atomic(outdir / "fig4.json", doc)
     _emit(doc, as_json, [f"Wasserstein distance to epoch 0 after {epochs} epochs: {net['wasserstein'][-1]:.3g} "
                          f"(Frobenius change {net['frobenius_change'][-1]:.3g}); wrote {', '.join(files)} to {outdir}"])

@@ -92,4 +92,20 @@ def feature_learning(cfg, lazy_twin: bool = False, callback=None) -> dict:
     return runs
 
 
-__all__ = ["N_FIXED", "feature_learning", "kernel_statistics"]
+def width_scan(cfg, widths, callback=None) -> list[dict]:
+    """:func:`feature_learning` with its lazy twin at hidden layers (w, ..., w) for each
+    width w (the depth of ``cfg.hidden``): the final kernel change of the network and the
+    gap of σ_test between the network and its twin. As the width grows the kernel change
+    should shrink and the twins approach each other (the lazy regime)."""
+    rows = []
+    for w in widths:
+        runs = feature_learning(replace(cfg, hidden=(int(w),) * len(cfg.hidden)), lazy_twin=True, callback=callback)
+        net, twin = runs["network"], runs["lazy_twin"]
+        rows.append({"width": int(w), "frobenius_change": net["frobenius_change"][-1],
+                     "wasserstein": net["wasserstein"][-1], "alignment": net["alignment"][-1],
+                     "sigma_test": net["sigma_test"][-1], "sigma_test_lazy_twin": twin["sigma_test"][-1],
+                     "twin_gap": twin["sigma_test"][-1] - net["sigma_test"][-1]})
+    return rows
+
+
+__all__ = ["N_FIXED", "feature_learning", "kernel_statistics", "width_scan"]
