@@ -3,7 +3,8 @@ Adam — seconds per epoch (median after the compiling first epoch) and σ_test 
 epochs, with the model and the machine. Prints ONE JSON object.
 
     python benchmarks/cy_train.py [--model mult] [--hidden 64,64,64] [--activation gelu]
-        [--epochs 5] [--n-points 100000] [--batch-size 1000] [--lr 1e-3] [--weights ...] [--out F]
+        [--epochs 5] [--n-points 100000] [--batch-size 1000] [--lr 1e-3] [--weights ...]
+        [--precision float64|float32] [--out F]
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--weights", default=None, help="as 'metricflow cy train --weights'")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--precision", default="float64", choices=["float64", "float32"])
     ap.add_argument("--out", default=None, help="also write the JSON here")
     args = ap.parse_args()
 
@@ -36,7 +38,8 @@ def main() -> None:
 
     cfg = TrainConfig(model=args.model, hidden=parse_hidden(args.hidden), activation=args.activation,
                       epochs=args.epochs, n_points=args.n_points, batch_size=args.batch_size, lr=args.lr,
-                      weights=parse_weights(args.weights), seed=args.seed)
+                      weights=parse_weights(args.weights), seed=args.seed,
+                      precision=args.precision)
     t0 = time.perf_counter()
     res = run_training(cfg, callback=lambda row: print(f"epoch {row['step']}: sigma_test {row['sigma_test']:.4f}",
                                                        file=sys.stderr, flush=True))

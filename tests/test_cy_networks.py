@@ -136,7 +136,7 @@ def _run(args, capsys):
 def test_cli_contract_and_sigma_metric(tmp_path, capsys):
     code, out, err = _run(["cy", "train", "--model", "phi", "--hidden", "8,8", "--activation", "relu", "--epochs", "1",
                            "--n-points", "200", "--seed", "1", "--out", str(tmp_path), "--batch-size", "100",
-                           "--json"], capsys)
+                           "--precision", "float32", "--json"], capsys)
     assert code == 0, err
     doc = json.loads(out)
     for key in ("sigma_train_initial", "sigma_train_final", "sigma_test_initial", "sigma_test_final", "test_gain",
@@ -147,6 +147,8 @@ def test_cli_contract_and_sigma_metric(tmp_path, capsys):
     code, out, err = _run(["cy", "sigma", "--points", str(pts), "--metric", str(tmp_path), "--json"], capsys)
     assert code == 0, err
     assert 0 < json.loads(out)["sigma"] < 1
+    net = nw.load_network(tmp_path)  # the float32 network reloads in float32
+    assert net.arch.precision == "float32" and net.params[0]["W"].dtype == np.float32
 
 
 @pytest.mark.parametrize("args,option", [
@@ -154,7 +156,7 @@ def test_cli_contract_and_sigma_metric(tmp_path, capsys):
     (["--lr", "inf"], "--lr"), (["--weights", "sigma=__import__('os')"], "--weights"),
     (["--weights", "kahler=-1"], "--weights"), (["--n-points", "10"], "--n-points"),
     (["--activation", "tanh"], "--activation"), (["--poly", "z0**2+z1"], "--poly"), (["--seed", "-3"], "--seed"),
-    (["--out", "/proc/forbidden"], "--out"),
+    (["--out", "/proc/forbidden"], "--out"), (["--precision", "float16"], "--precision"),
 ])
 def test_hostile_options(tmp_path, capsys, args, option):
     code, out, err = _run(["cy", "train", "--out", str(tmp_path / "o"), *args], capsys)

@@ -60,13 +60,15 @@ def parse_weights(text: str | None) -> dict:
 @click.option("--lr", type=float, default=1e-3, show_default=True, help="Adam's learning rate.")
 @click.option("--weights", default=None, help="Loss weights, e.g. sigma=1,kahler=1,transition=1,volume=1 "
               "(the default).")
+@click.option("--precision", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
+              help="Of the network (the geometry is always float64).")
 @click.option("--poly", default="fermat-quintic", show_default=True, help="Hypersurface, as for 'cy sample'.")
 @click.option("--out", required=True, type=str, help="Folder for checkpoint.npz, network.npz and train.json.")
 @click.option("--resume", is_flag=True, help="Continue the run whose checkpoint is in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @library_errors
-def train(model, hidden, activation, epochs, n_points, n_test, seed, batch_size, lr, weights, poly, out, resume,
-          as_json):
+def train(model, hidden, activation, epochs, n_points, n_test, seed, batch_size, lr, weights, precision, poly, out,
+          resume, as_json):
     """Train a network metric (Adam) and report sigma before and after on train and test points."""
     from metricflow.cli.cy import _emit
     from metricflow.cy import hypersurface
@@ -74,7 +76,7 @@ def train(model, hidden, activation, epochs, n_points, n_test, seed, batch_size,
 
     cfg = TrainConfig(model=model, hidden=parse_hidden(hidden), activation=activation, epochs=epochs,
                       n_points=n_points, n_test=n_test, seed=seed, batch_size=batch_size, lr=lr,
-                      poly=poly, weights=parse_weights(weights)).checked()
+                      poly=poly, weights=parse_weights(weights), precision=precision).checked()
     hypersurface(poly)
     from metricflow.io import prepare_output_dir
 

@@ -22,7 +22,9 @@ of the upper triangle): u is invariant under z -> λz, so φ is a function on P^
 autodiff of the real Hessian in (Re z, Im z):  ∂_i ∂̄_j = ¼[H_xx + H_yy + i(H_xy - H_yx)]_ij.
 Since z(x) is holomorphic, the pull-back of ∂∂̄φ is J^T (∂∂̄φ) conj(J): no derivative of J.
 
-The networks are standard-parameterised MLPs (Glorot-normal weights, zero biases, as
+``precision="float32"`` runs the network (parameters and arithmetic) in float32 and
+everything else in float64; the default is float64 throughout. The networks are
+standard-parameterised MLPs (Glorot-normal weights, zero biases, as
 cymetric) whose last layer starts scaled by ``out_scale`` so that the initial metric is
 an O(out_scale) perturbation of g_FS (positive definite at initialisation).
 """
@@ -40,6 +42,7 @@ import numpy as np
 from metricflow.errors import InvalidInputError
 
 KINDS = ("mult", "add", "phi")
+PRECISIONS = ("float64", "float32")
 ACTIVATIONS = ("relu", "gelu")
 FORMAT = "metricflow.cy.network/1"
 NETWORK_FILE = "network.npz"
@@ -57,6 +60,7 @@ class Architecture:
     activation: str
     n_ambient: int
     out_scale: float = 0.1
+    precision: str = "float64"  # of the network's parameters and arithmetic; the geometry stays float64
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -70,6 +74,8 @@ class Architecture:
             raise InvalidInputError("hidden", f"need 1 to {MAX_LAYERS} widths in [1, {MAX_WIDTH}], got {h!r}")
         if not (isinstance(self.out_scale, (int, float)) and math.isfinite(self.out_scale) and self.out_scale > 0):
             raise InvalidInputError("out_scale", f"need a finite positive number, got {self.out_scale!r}")
+        if self.precision not in PRECISIONS:
+            raise InvalidInputError("precision", f"expected one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
     @property
     def n_in(self) -> int:
@@ -102,26 +108,28 @@ def init_params(arch: Architecture, key) -> list:
 
     sizes = [arch.n_in, *arch.hidden, arch.n_out]
     keys = jax.random.split(key, len(sizes) - 1)
+    dtype = jnp.dtype(arch.precision)
     params = []
     for i, (k, a, b) in enumerate(zip(keys, sizes[:-1], sizes[1:], strict=True)):
         W = jax.random.normal(k, (a, b), jnp.float64) * math.sqrt(2.0 / (a + b))
         if i == len(sizes) - 2:
             W = W * arch.out_scale
-        params.append({"W": W, "b": jnp.zeros(b, jnp.float64)})
+        params.append({"W": W.astype(dtype), "b": jnp.zeros(b, dtype)})
     return params
 
 
 def mlp(params, x, activation: str):
-    """The network at one input (d,) -> (n_out,)."""
+    """The network at one input (d,) -> (n_out,), in the precision of its parameters; the
+    output is returned in the precision of ``x`` (the geometry's float64)."""
     import jax
 
     act = jax.nn.relu if activation == "relu" else (lambda t: jax.nn.gelu(t, approximate=False))
-    h = x
+    h = x.astype(params[0]["W"].dtype)
     for i, layer in enumerate(params):
         if i > 0:
             h = act(h)
         h = h @ layer["W"] + layer["b"]
-    return h
+    return h.astype(x.dtype)
 
 
 def fs_ambient(z):
@@ -296,8 +304,8 @@ def load_network(path: str | Path, argument: str = "metric") -> NetworkMetric:
             raise ValueError(f"format {meta.get('format')!r}, expected {FORMAT!r}")
         a = meta["architecture"]
         arch = Architecture(str(a["kind"]), tuple(int(w) for w in a["hidden"]), str(a["activation"]),
-                            int(a["n_ambient"]), float(a["out_scale"]))
-        params = [{key: np.asarray(arrays[f"{key}{i}"], dtype=np.float64) for key in ("W", "b")}
+                            int(a["n_ambient"]), float(a["out_scale"]), str(a.get("precision", "float64")))
+        params = [{key: np.asarray(arrays[f"{key}{i}"], dtype=arch.precision) for key in ("W", "b")}
                   for i in range(int(meta["layers"]))]
     except (KeyError, ValueError, TypeError, OSError, json.JSONDecodeError) as exc:
         raise InvalidInputError(argument, f"cannot read {str(f)!r} as a saved network: {exc}") from exc

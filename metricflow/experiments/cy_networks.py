@@ -45,6 +45,7 @@ class TrainConfig:
     poly: str = "fermat-quintic"
     weights: dict = field(default_factory=dict)
     out_scale: float = 0.1
+    precision: str = "float64"
     n_diagnostic: int = 500
     linear: bool = False  # the lazy twin: the network linearised in its parameters at initialisation
 
@@ -58,7 +59,7 @@ class TrainConfig:
                 raise InvalidInputError(name, f"need an integer in [{low}, {high}], got {value!r}")
             return int(value)
 
-        Architecture(self.model, tuple(self.hidden), self.activation, 5, self.out_scale)  # validates
+        Architecture(self.model, tuple(self.hidden), self.activation, 5, self.out_scale, self.precision)  # validates
         count("epochs", self.epochs, 1, 100_000)
         count("n_points", self.n_points, 100, 5_000_000)
         n_test = count("n_test", self.n_test, 100, 5_000_000) if self.n_test is not None \
@@ -109,7 +110,7 @@ class Trainer:
 
         self.cfg = cfg = cfg.checked()
         X = cy.hypersurface(cfg.poly)
-        self.arch = Architecture(cfg.model, cfg.hidden, cfg.activation, X.n_ambient, cfg.out_scale)
+        self.arch = Architecture(cfg.model, cfg.hidden, cfg.activation, X.n_ambient, cfg.out_scale, cfg.precision)
         s_train, s_test = _seeds(cfg.seed)
         self.train_ps = cy.sample(X, cfg.n_points, seed=s_train)
         self.test_ps = cy.sample(X, cfg.n_test, seed=s_test)
