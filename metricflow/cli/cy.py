@@ -267,5 +267,7 @@ from metricflow.cli.cy_algebraic import register  # noqa: E402  (the algebraic-m
 register(cy)
 
 from metricflow.cli.cy_kernels import register as register_kernels  # noqa: E402  (kernel flows, issue 14)
+from metricflow.cli.cy_networks import register as register_networks  # noqa: E402  (cy train, issue 15)
 
 register_kernels(cy)
+register_networks(cy)

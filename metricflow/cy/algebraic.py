@@ -210,22 +210,34 @@ def save_metric(metric: AlgebraicMetric, directory: str | Path) -> Path:
     return save_npz_atomic(Path(directory) / METRIC_FILE, **metric.to_arrays())
 
 
+def locate_saved(path, filename: str, argument: str, what: str, command: str) -> Path:
+    """``path/filename`` for a directory, else ``path``; InvalidInputError naming ``argument`` if absent."""
+    p = Path(path)
+    f = p / filename if p.is_dir() else p
+    if not f.is_file():
+        raise InvalidInputError(argument, f"{str(path)!r} holds no saved {what} ({filename}); write one with "
+                                f"'{command}'")
+    return f
+
+
+def read_saved(f: Path) -> tuple[dict, dict, Hypersurface]:
+    """The arrays, the JSON ``meta`` and the hypersurface (``exponents``, ``coefficients``)
+    of a saved metric file; raises KeyError, ValueError, OSError... for the caller to name."""
+    with np.load(f, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    X = from_monomials(arrays["exponents"], arrays["coefficients"], name=meta["hypersurface"].get("name", "custom"),
+                       spec=meta["hypersurface"].get("spec", ""), check_smooth=False)
+    return arrays, meta, X
+
+
 def load_metric(path: str | Path, argument: str = "metric") -> AlgebraicMetric:
     """Read a metric saved by :func:`save_metric` (a directory or its ``metric.npz``);
     InvalidInputError naming ``argument`` for anything else or an inconsistent file."""
-    p = Path(path)
-    f = p / METRIC_FILE if p.is_dir() else p
-    if not f.is_file():
-        raise InvalidInputError(argument, f"{str(path)!r} holds no saved algebraic metric ({METRIC_FILE}); "
-                                "write one with 'metricflow cy donaldson --out DIR'")
+    f = locate_saved(path, METRIC_FILE, argument, "algebraic metric", "metricflow cy donaldson --out DIR")
     try:
-        with np.load(f, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-        meta = json.loads(str(arrays["meta"]))
+        arrays, meta, X = read_saved(f)
         H, E = arrays["H"], arrays["basis"]
-        X = from_monomials(arrays["exponents"], arrays["coefficients"],
-                           name=meta["hypersurface"].get("name", "custom"),
-                           spec=meta["hypersurface"].get("spec", ""), check_smooth=False)
         k = int(meta["k"])
     except (KeyError, ValueError, TypeError, OSError, json.JSONDecodeError) as exc:
         raise InvalidInputError(argument, f"cannot read {str(f)!r} as an algebraic metric: {exc}") from exc
@@ -244,9 +256,14 @@ def load_metric(path: str | Path, argument: str = "metric") -> AlgebraicMetric:
 
 
 def metric_option(text):
-    """The CLI's ``--metric``: a saved algebraic metric for a directory, else ``text``
-    unchanged (``fs``, ``flat``: see :func:`metricflow.cy.measures.metric_values`)."""
+    """The CLI's ``--metric``: for a directory the saved algebraic metric, or the trained
+    network (:func:`metricflow.cy.networks.load_network`) when it holds ``network.npz``;
+    else ``text`` unchanged (``fs``, ``flat``: see :func:`metricflow.cy.measures.metric_values`)."""
     if isinstance(text, str) and text not in ("fs", "flat") and Path(text).is_dir():
+        from metricflow.cy.networks import NETWORK_FILE, load_network
+
+        if (Path(text) / NETWORK_FILE).is_file() and not (Path(text) / METRIC_FILE).is_file():
+            return load_network(text)
         return load_metric(text)
     return text
 

@@ -1,0 +1,324 @@
+"""Finite networks for Calabi–Yau metrics on any hypersurface (issue 15; the paper's
+section 3 and the journal version's Figure 4), in JAX, float64 like the geometry.
+
+Three models, all written as an *ambient* hermitian form G_{i jbar}(z) on C^{n+1} pulled
+back to X in each point's own chart (p, e) exactly as the Fubini–Study metric and the
+algebraic metrics are (:mod:`metricflow.cy.algebraic`): g_{a bbar} = J_{ia} G_{i jbar}
+conj(J_{jb}), J = dz/dx the closed-form Jacobian of the embedding (dz_e/dx_a =
+-P_{c_a}/P_e, no root solve). With G^FS_{i jbar} = delta_ij/|z|^2 - conj(z_i) z_j/|z|^4
+(K = log|z|^2, eq. B.1):
+
+* ``mult``: G = G^FS ⊙ (1 + H_NN) (element-wise), the cymetric multiplicative model;
+* ``add``:  G = G^FS + H_NN, the cymetric additive model;
+* ``phi``:  G = G^FS + ∂∂̄φ_NN, Kähler by construction.
+
+H_NN is the hermitian assembly of (n+1)^2 real outputs in the layout of
+:func:`metricflow.kernels.metric.from_components` (the diagonal, then Re and Im of the
+upper triangle). The inputs of ``mult``/``add`` are Re and Im of the normalised
+homogeneous coordinates z/|z| (z scaled so that z_p = 1), as in cymetric. The potential
+φ is a function of u_{ij} = z_i conj(z_j)/|z|^2 (the n+1 real diagonal entries and Re, Im
+of the upper triangle): u is invariant under z -> λz, so φ is a function on P^n
+(DESIGN.md) and g is a metric in the Kähler class of g_FS. ∂_i ∂̄_j φ is taken by
+autodiff of the real Hessian in (Re z, Im z):  ∂_i ∂̄_j = ¼[H_xx + H_yy + i(H_xy - H_yx)]_ij.
+Since z(x) is holomorphic, the pull-back of ∂∂̄φ is J^T (∂∂̄φ) conj(J): no derivative of J.
+
+``precision="float32"`` runs the network (parameters and arithmetic) in float32 and
+everything else in float64; the default is float64 throughout. The networks are
+standard-parameterised MLPs (Glorot-normal weights, zero biases, as
+cymetric) whose last layer starts scaled by ``out_scale`` so that the initial metric is
+an O(out_scale) perturbation of g_FS (positive definite at initialisation).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from metricflow.errors import InvalidInputError
+
+KINDS = ("mult", "add", "phi")
+PRECISIONS = ("float64", "float32")
+ACTIVATIONS = ("relu", "gelu")
+FORMAT = "metricflow.cy.network/1"
+NETWORK_FILE = "network.npz"
+MAX_WIDTH = 4096
+MAX_LAYERS = 8
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A model: ``kind`` (mult, add, phi), hidden widths, activation, n+1 ambient
+    coordinates and the initial scale of the last layer."""
+
+    kind: str
+    hidden: tuple
+    activation: str
+    n_ambient: int
+    out_scale: float = 0.1
+    precision: str = "float64"  # of the network's parameters and arithmetic; the geometry stays float64
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise InvalidInputError("model", f"expected one of {', '.join(KINDS)}, got {self.kind!r}")
+        if self.activation not in ACTIVATIONS:
+            raise InvalidInputError("activation", f"expected one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
+        h = self.hidden
+        if (not isinstance(h, tuple) or not 1 <= len(h) <= MAX_LAYERS
+                or any(isinstance(w, bool) or not isinstance(w, (int, np.integer)) or not 1 <= w <= MAX_WIDTH
+                       for w in h)):
+            raise InvalidInputError("hidden", f"need 1 to {MAX_LAYERS} widths in [1, {MAX_WIDTH}], got {h!r}")
+        if not (isinstance(self.out_scale, (int, float)) and math.isfinite(self.out_scale) and self.out_scale > 0):
+            raise InvalidInputError("out_scale", f"need a finite positive number, got {self.out_scale!r}")
+        if self.precision not in PRECISIONS:
+            raise InvalidInputError("precision", f"expected one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+
+    @property
+    def n_in(self) -> int:
+        n1 = self.n_ambient
+        return 2 * n1 if self.kind in ("mult", "add") else n1 * n1
+
+    @property
+    def n_out(self) -> int:
+        return self.n_ambient**2 if self.kind in ("mult", "add") else 1
+
+    @property
+    def kahler_by_construction(self) -> bool:
+        return self.kind == "phi"
+
+    @property
+    def chart_independent(self) -> bool:
+        """g_FS + ∂∂̄φ with φ a function on P^n is one tensor in every chart (transition loss 0, tested)."""
+        return self.kind == "phi"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+
+def init_params(arch: Architecture, key) -> list:
+    """Glorot-normal weights, zero biases; the last layer scaled by ``arch.out_scale``."""
+    import jax
+    import jax.numpy as jnp
+
+    sizes = [arch.n_in, *arch.hidden, arch.n_out]
+    keys = jax.random.split(key, len(sizes) - 1)
+    dtype = jnp.dtype(arch.precision)
+    params = []
+    for i, (k, a, b) in enumerate(zip(keys, sizes[:-1], sizes[1:], strict=True)):
+        W = jax.random.normal(k, (a, b), jnp.float64) * math.sqrt(2.0 / (a + b))
+        if i == len(sizes) - 2:
+            W = W * arch.out_scale
+        params.append({"W": W.astype(dtype), "b": jnp.zeros(b, dtype)})
+    return params
+
+
+def mlp(params, x, activation: str):
+    """The network at one input (d,) -> (n_out,), in the precision of its parameters; the
+    output is returned in the precision of ``x`` (the geometry's float64)."""
+    import jax
+
+    act = jax.nn.relu if activation == "relu" else (lambda t: jax.nn.gelu(t, approximate=False))
+    h = x.astype(params[0]["W"].dtype)
+    for i, layer in enumerate(params):
+        if i > 0:
+            h = act(h)
+        h = h @ layer["W"] + layer["b"]
+    return h.astype(x.dtype)
+
+
+def fs_ambient(z):
+    """G^FS_{i jbar} = delta_ij/|z|^2 - conj(z_i) z_j/|z|^4 at one point z (n+1,)."""
+    import jax.numpy as jnp
+
+    n2 = jnp.sum(jnp.abs(z) ** 2)
+    return jnp.eye(z.shape[0]) / n2 - jnp.conj(z)[:, None] * z[None, :] / n2**2
+
+
+def invariant_features(z):
+    """Re and Im of u_ij = z_i conj(z_j)/|z|^2 (diagonal, then Re, Im of i < j): (n+1)^2
+    reals invariant under z -> λz."""
+    import jax.numpy as jnp
+
+    from metricflow.kernels.metric import to_components
+
+    u = z[:, None] * jnp.conj(z)[None, :] / jnp.sum(jnp.abs(z) ** 2)
+    return to_components(u, "hermitian")
+
+
+def potential(arch: Architecture, params, z):
+    """φ_NN(z), a function on P^n (module docstring)."""
+    return mlp(params, invariant_features(z), arch.activation)[0]
+
+
+def ddbar(f, z):
+    """∂_i ∂̄_j f (n+1, n+1) of a real function f of a complex vector z, by the real Hessian."""
+    import jax
+    import jax.numpy as jnp
+
+    n1 = z.shape[0]
+    xy = jnp.concatenate([jnp.real(z), jnp.imag(z)])
+    Hr = jax.hessian(lambda v: f(v[:n1] + 1j * v[n1:]))(xy)
+    hxx, hxy, hyx, hyy = Hr[:n1, :n1], Hr[:n1, n1:], Hr[n1:, :n1], Hr[n1:, n1:]
+    return 0.25 * (hxx + hyy + 1j * (hxy - hyx))
+
+
+def ambient_metric(arch: Architecture, params, z):
+    """The model's ambient hermitian form G_{i jbar}(z), (n+1, n+1)."""
+    import jax.numpy as jnp
+
+    from metricflow.kernels.metric import from_components
+
+    G = fs_ambient(z)
+    if arch.kind == "phi":
+        return G + ddbar(lambda w: potential(arch, params, w), z)
+    zn = z / jnp.sqrt(jnp.sum(jnp.abs(z) ** 2))
+    out = mlp(params, jnp.concatenate([jnp.real(zn), jnp.imag(zn)]), arch.activation)
+    H = from_components(out, arch.n_ambient, "hermitian")
+    return G * (1.0 + H) if arch.kind == "mult" else G + H
+
+
+def point_metric(arch: Architecture, params, z, jac):
+    """g_{a bbar} = J_ia G_{i jbar} conj(J_jb) at one point (z (n+1,), jac (n+1, m)).
+
+    ``params`` of :func:`linearised` give the lazy twin: the first-order Taylor
+    expansion g(θ0) + ∂_θ g(θ0)·(θ - θ0) in the parameters (frozen tangent kernel)."""
+    import jax
+    import jax.numpy as jnp
+
+    if isinstance(params, dict) and "theta0" in params:
+        theta0 = jax.lax.stop_gradient(params["theta0"])
+        delta = jax.tree_util.tree_map(lambda a, b: a - b, params["theta"], theta0)
+        g0, dg = jax.jvp(lambda p: point_metric(arch, p, z, jac), (theta0,), (delta,))
+        return g0 + dg
+    return jac.T @ ambient_metric(arch, params, z) @ jnp.conj(jac)
+
+
+def linearised(params) -> dict:
+    """The parameters of the lazy twin linearised at ``params`` (its value there equals the network's);
+    θ0 gets no gradient, so Adam leaves it in place exactly."""
+    import jax
+
+    return {"theta0": params, "theta": jax.tree_util.tree_map(lambda a: a, params)}
+
+
+def packed_point(z, jac):
+    """One point as a real vector (Re z, Im z, Re J, Im J) for the kernels of :mod:`metricflow.kernels`."""
+    import jax.numpy as jnp
+
+    return jnp.concatenate([jnp.real(z), jnp.imag(z), jnp.real(jac).ravel(), jnp.imag(jac).ravel()])
+
+
+def _unpacked_metric(arch: Architecture, params, x):
+    n1, m = arch.n_ambient, arch.n_ambient - 2
+    z = x[:n1] + 1j * x[n1:2 * n1]
+    k = n1 * m
+    jac = (x[2 * n1:2 * n1 + k] + 1j * x[2 * n1 + k:]).reshape(n1, m)
+    return point_metric(arch, params, z, jac)
+
+
+@functools.lru_cache(maxsize=32)
+def packed_metric(arch: Architecture):
+    """``g_fn(params, x) -> (m, m)`` on :func:`packed_point` vectors (one function per
+    architecture, so that the empirical metric-NTK compiles once)."""
+    return functools.partial(_unpacked_metric, arch)
+
+
+def batch_metric(arch: Architecture, params, z, jac):
+    """:func:`point_metric` over a batch (B, n+1), (B, n+1, m) -> (B, m, m)."""
+    import jax
+
+    return jax.vmap(lambda a, b: point_metric(arch, params, a, b))(z, jac)
+
+
+BLOCK = 4096
+
+
+@functools.lru_cache(maxsize=32)
+def _jitted(arch: Architecture):
+    """One compiled batch metric per architecture."""
+    import jax
+
+    return jax.jit(lambda p, z, j: batch_metric(arch, p, z, j))
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkMetric:
+    """A trained network on ``surface``: calling it on a :class:`~metricflow.cy.PointSet`
+    returns g (N, m, m) in each point's own chart, like :class:`~metricflow.cy.algebraic.AlgebraicMetric`,
+    so that ``cy.sigma(ps, metric)`` and ``cy sigma --metric DIR`` take it unchanged."""
+
+    surface: object
+    arch: Architecture
+    params: list
+
+    def __call__(self, ps) -> np.ndarray:
+        from metricflow._x64 import x64
+        from metricflow.cy.algebraic import blocks, pad_rows, same_polynomial
+
+        if not same_polynomial(ps.surface, self.surface):
+            raise InvalidInputError("metric", f"the network lives on {self.surface.spec or 'a custom'!r} "
+                                    f"hypersurface, the points on {ps.surface.spec or 'a custom'!r} one")
+        m = self.surface.dim
+        out = np.empty((len(ps), m, m), dtype=np.complex128)
+        size = min(BLOCK, max(len(ps), 1))
+        with x64():
+            import jax.numpy as jnp
+
+            fn = _jitted(self.arch)
+            params = [{k: jnp.asarray(v) for k, v in layer.items()} for layer in self.params]
+            for a, b in blocks(len(ps), size):
+                zb = pad_rows(ps.points[a:b], size)
+                jb = pad_rows(ps.subset(slice(a, b)).jacobian, size)
+                out[a:b] = np.asarray(fn(params, jnp.asarray(zb), jnp.asarray(jb)))[: b - a]
+        return out
+
+
+def save_network(metric: NetworkMetric, directory: str | Path) -> Path:
+    """Write ``network.npz`` (parameters, architecture, polynomial) into ``directory`` atomically."""
+    from metricflow.io import save_npz_atomic
+
+    X = metric.surface
+    meta = {"format": FORMAT, "architecture": metric.arch.to_dict(), "hypersurface": X.to_dict(),
+            "layers": len(metric.params)}
+    arrays = {f"W{i}": np.asarray(layer["W"]) for i, layer in enumerate(metric.params)}
+    arrays.update({f"b{i}": np.asarray(layer["b"]) for i, layer in enumerate(metric.params)})
+    return save_npz_atomic(Path(directory) / NETWORK_FILE, meta=np.array(json.dumps(meta)),
+                           exponents=X.exponents, coefficients=X.coefficients, **arrays)
+
+
+def load_network(path: str | Path, argument: str = "metric") -> NetworkMetric:
+    """Read a network saved by :func:`save_network` (a directory or its ``network.npz``);
+    InvalidInputError naming ``argument`` for anything else or an inconsistent file."""
+    from metricflow.cy.algebraic import locate_saved, read_saved
+
+    f = locate_saved(path, NETWORK_FILE, argument, "network", "metricflow cy train --out DIR")
+    try:
+        arrays, meta, X = read_saved(f)
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"format {meta.get('format')!r}, expected {FORMAT!r}")
+        a = meta["architecture"]
+        arch = Architecture(str(a["kind"]), tuple(int(w) for w in a["hidden"]), str(a["activation"]),
+                            int(a["n_ambient"]), float(a["out_scale"]), str(a.get("precision", "float64")))
+        params = [{key: np.asarray(arrays[f"{key}{i}"], dtype=arch.precision) for key in ("W", "b")}
+                  for i in range(int(meta["layers"]))]
+    except (KeyError, ValueError, TypeError, OSError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(argument, f"cannot read {str(f)!r} as a saved network: {exc}") from exc
+    sizes = [arch.n_in, *arch.hidden, arch.n_out]
+    shapes = [(layer["W"].shape, layer["b"].shape) for layer in params]
+    if arch.n_ambient != X.n_ambient or shapes != [((a, b), (b,)) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]:
+        raise InvalidInputError(argument, f"{str(f)!r}: the parameters do not match the stored architecture")
+    if not all(np.all(np.isfinite(v)) for layer in params for v in layer.values()):
+        raise InvalidInputError(argument, f"{str(f)!r}: the parameters hold NaN or inf")
+    return NetworkMetric(X, arch, params)
+
+
+__all__ = ["ACTIVATIONS", "Architecture", "KINDS", "NetworkMetric", "ambient_metric", "batch_metric", "ddbar",
+           "fs_ambient", "init_params", "invariant_features", "linearised", "load_network",
+           "packed_metric", "packed_point", "point_metric", "potential",
+           "save_network"]
