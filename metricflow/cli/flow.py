@@ -70,7 +70,7 @@ def run(manifold, flow, kernel, steps, dt, init, n, lmax, n_points, seed, method
     from metricflow.flows.integrate import check_run, run_flow
     from metricflow.flows.registry import lookup
     from metricflow.flows.systems import parse_flow
-    from metricflow.io import save_npz_atomic, write_json_atomic
+    from metricflow.io import prepare_output_dir, save_npz_atomic, write_json_atomic
     from metricflow.kernels.base import parse_kernel
     from metricflow.manifolds import PointCloud, Sphere, Torus
     from metricflow.plotting.flows import plot_flow
@@ -85,7 +85,7 @@ def run(manifold, flow, kernel, steps, dt, init, n, lmax, n_points, seed, method
     parse_flow(flow)
     catalog.check_manifold(manifold, n=n, lmax=lmax, n_points=n_points, init=init)
     lookup({"sphere2": Sphere, "torus2": Torus, "torus3": Torus}.get(manifold, PointCloud), flow, manifold)
-    out = catalog.check_outdir(outdir)
+    out = prepare_output_dir(outdir, "outdir")  # writable, and a killed run's temporaries removed
 
     M = catalog.build(manifold, n=n, lmax=lmax, n_points=n_points, seed=seed)
     state0 = catalog.initial_metric(M, init, seed=seed)
@@ -163,10 +163,12 @@ def train(manifold, arch, width, sigma, depth, steps, lr, records, init, n, seed
 
     from tqdm import tqdm
 
+    from metricflow.cli import _checks
     from metricflow.errors import InvalidInputError
     from metricflow.flows.network import network_flow
     from metricflow.flows.realization import smooth_metric
     from metricflow.flows.torus import initial_metric
+    from metricflow.io import prepare_output_dir
     from metricflow.manifolds import Torus
     from metricflow.models.cosnet import grid_for_sigma
     from metricflow.plotting.network import save_network_flow
@@ -174,9 +176,11 @@ def train(manifold, arch, width, sigma, depth, steps, lr, records, init, n, seed
     if manifold not in ("torus2", "torus3"):
         raise InvalidInputError("manifold", f"expected torus2 or torus3 (networks on the periodic grid), "
                                 f"got {manifold!r}")
+    _checks.seed(seed)
     if n is None:
         n = grid_for_sigma(sigma) if arch == "cosnet" else 16
     T = Torus(int(manifold[-1]), n)
+    prepare_output_dir(outdir, "outdir")  # writable, and a killed run's temporaries removed
     if init == "smooth":
         g0 = smooth_metric(T, seed=seed)[0]
     else:

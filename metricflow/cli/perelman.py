@@ -25,19 +25,19 @@ def perelman_check(dim, seeds, seed, outdir, as_json):
     on a smooth metric on the torus, against the width N (fixed σ) and against σ (large N).
     JSON keys: rows (each with width, sigma, rel_error, sweep), width_slope, sigma_slope, finest.
     """
-    from pathlib import Path
 
     from tqdm import tqdm
 
+    from metricflow.cli import _checks
     from metricflow.flows.realization import perelman_check as run
-    from metricflow.io import write_json_atomic
+    from metricflow.io import prepare_output_dir, write_json_atomic
     from metricflow.plotting.realization import plot_perelman_check
 
+    _checks.seed(seed)
+    out = prepare_output_dir(outdir, "outdir")  # before the computing: writable, stale temporaries removed
     bar = tqdm(total=8, desc="perelman-check", disable=as_json, leave=False)
     doc = run(dim, seeds=seeds, seed=seed, progress=lambda msg: bar.update(1))
     bar.close()
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
     plot_perelman_check(doc, out / "perelman_check.png")
     write_json_atomic(out / "perelman_check.json", doc)
     if as_json:

@@ -17,9 +17,6 @@ steps on the quintic (0.375 → 0.05 measured at N = 2000; dt = 0.1 overshoots t
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from metricflow.errors import InvalidInputError
 from metricflow.manifolds.pointcloud import BUILTIN_CLOUDS, MAX_POINTS
 
@@ -108,17 +105,3 @@ def curvature_field(manifold, state):
     """A scalar field for plots of a state's main field: R on the tori and S², and on a
     point cloud η = det g/(κ|Ω|²) (1 for the Ricci-flat metric, eq. B.11)."""
     return _module(manifold).curvature_field(manifold, state)
-
-
-def check_outdir(path) -> Path:
-    """Refuse an output folder that cannot be created or written (a regular file on its
-    path, or a read-only ancestor) before any work."""
-    path = Path(path)
-    for p in (path, *path.parents):
-        if p.exists():
-            if not p.is_dir():
-                raise InvalidInputError("outdir", f"cannot create the output folder {path}: {p} is a file")
-            if not os.access(p, os.W_OK | os.X_OK):
-                raise InvalidInputError("outdir", f"cannot write the output folder {path}: {p} is not writable")
-            break
-    return path
