@@ -113,7 +113,8 @@ def run_flow(manifold, g0, *, flow: str = "ricci", kernel="local", steps: int = 
              dt: float = 1e-3,
              method: str = "rk4", record_every: int = 10, checkpoint: str | Path | None = None,
              checkpoint_every: int = 1, resume: bool = False,
-             callback: Callable[[dict], None] | None = None, settings: dict | None = None) -> FlowResult:
+             callback: Callable[[dict], None] | None = None, settings: dict | None = None,
+             snapshots: int | None = 10) -> FlowResult:
     """Integrate a flow from ``g0`` for ``steps`` steps of size ``dt``.
 
     Parameters
@@ -143,6 +144,10 @@ def run_flow(manifold, g0, *, flow: str = "ricci", kernel="local", steps: int = 
         initial state (``initial_state``).
     callback:
         Called with each record (used for progress bars); may raise to stop the run.
+    snapshots:
+        The main field is kept at ``snapshots + 1`` evenly spaced records (t = 0 and the
+        last included); ``None`` keeps it at every record (the network flows compare
+        their references record by record).
     """
     import jax
 
@@ -153,14 +158,17 @@ def run_flow(manifold, g0, *, flow: str = "ricci", kernel="local", steps: int = 
     check_run(steps=steps, dt=dt, method=method, record_every=record_every, checkpoint_every=checkpoint_every)
     kernel = parse_kernel(kernel)
     n_records = -(-steps // record_every)
-    snap_at = set(np.linspace(0, n_records, min(n_records, 10) + 1).round().astype(int).tolist())
+    if snapshots is not None and (isinstance(snapshots, bool) or not isinstance(snapshots, int) or snapshots < 1):
+        raise InvalidInputError("snapshots", f"expected a positive integer or None, got {snapshots!r}")
+    every = n_records if snapshots is None else min(n_records, snapshots)
+    snap_at = set(np.linspace(0, n_records, every + 1).round().astype(int).tolist())
     result = FlowResult()
     ckpt = Path(checkpoint) if checkpoint is not None else None
     with x64():
         system = flow_system(manifold, flow, kernel)
         initial = system.initial(g0)
         run_settings = {**(settings or {}), "flow": system.flow, **kernel.settings(), "method": method,
-                        "dt": dt, "record_every": record_every, **manifold.settings(),
+                        "dt": dt, "record_every": record_every, "snapshots": snapshots, **manifold.settings(),
                         "initial_state": state_digest(initial)}
         start, state = 0, None
         if resume and ckpt is not None and ckpt.exists():

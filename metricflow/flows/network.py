@@ -438,7 +438,7 @@ def reference_flows(manifold: Torus, g0, *, arch: str = "cosnet", sigma: float =
             from metricflow.flows.integrate import run_flow
 
             res = run_flow(manifold, g0, flow="perelman", kernel="local", steps=steps * sub, dt=lr / sub,
-                           method="rk4", record_every=record_every * sub, callback=on_record)
+                           method="rk4", record_every=record_every * sub, callback=on_record, snapshots=None)
             out["perelman"] = {"times": np.array(res.snapshot_times), "metrics": np.stack(res.snapshots),
                                "history": res.history, "dt": lr / sub}
         for name in ("kernel", "local"):

@@ -221,3 +221,18 @@ def test_cli_train(tmp_path):
     assert seed.exit_code == 2 and "--seed: the checkpoint" in seed.output
     bad = CliRunner().invoke(flow, ["train", "--arch", "mlp", "--out", str(out)])
     assert bad.exit_code != 0 and "--arch" in bad.output
+
+
+def test_references_are_recorded_at_every_record_beyond_ten():
+    """More than ten records (issue 13: `flow train --width 500 --steps 40 --records 20` was
+    refused after the work, "the perelman reference was recorded at other times"): the
+    Perelman reference keeps its metric at every record."""
+    from metricflow.flows.network import reference_flows
+    from metricflow.flows.realization import smooth_metric
+    from metricflow.manifolds import Torus
+
+    T = Torus(2, 16)
+    g0 = smooth_metric(T, seed=0)[0]
+    ref = reference_flows(T, g0, sigma=2.0, steps=12, records=12, lr=1e-3, which=("perelman",))["perelman"]
+    assert len(ref["times"]) == 13 and len(ref["metrics"]) == 13
+    assert np.allclose(ref["times"], np.arange(13) * 1e-3, rtol=1e-12, atol=1e-15)

@@ -115,3 +115,15 @@ def test_cli_flow_run_json_contract(tmp_path):
         assert (out / f).exists()
     with np.load(out / "trajectory.npz") as data:
         assert data["metrics"].shape[1:] == (16, 16, 2, 2)
+
+
+def test_snapshots_every_record_or_evenly_spaced():
+    T = Torus(2, 8)
+    g0 = initial_metric(T, "bumpy", seed=0)
+    every = run_flow(T, g0, steps=24, dt=1e-3, record_every=2, snapshots=None)
+    assert every.snapshot_times == [r["t"] for r in every.history] and len(every.snapshots) == 13
+    some = run_flow(T, g0, steps=24, dt=1e-3, record_every=2, snapshots=3)
+    assert len(some.snapshots) == 4 and some.snapshot_times[-1] == every.history[-1]["t"]
+    assert np.array_equal(some.final, every.final)
+    with pytest.raises(InvalidInputError, match="snapshots"):
+        run_flow(T, g0, steps=2, snapshots=0)
