@@ -123,7 +123,7 @@ def sample(n, seed, out, poly, chart, backend, as_json):
               help="Point set from 'metricflow cy sample'.")
 @click.option("--metric", default="fs", show_default=True,
               help="fs (Fubini-Study), flat (the exact CY metric of a curve, g = |Omega|^2) "
-                   "or a directory with a saved algebraic metric (cy donaldson --out).")
+                   "or a folder with a saved algebraic metric (cy donaldson --out) or trained network (cy train --out).")
 @click.option("--poly", default=None, help="Refuse the file unless it holds points on this "
               "hypersurface. " + POLY_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -132,13 +132,14 @@ def sigma(points, metric, poly, as_json):
     """The sigma-measure (B.11) of a metric with its Monte Carlo standard error."""
     from pathlib import Path
 
-    from metricflow.cy import algebraic, measures, sampling
+    from metricflow.cy import measures, sampling
+    from metricflow.cy.saved import metric_option
     from metricflow.errors import InvalidInputError
 
     if metric not in ("fs", "flat") and not Path(metric).is_dir():
         raise InvalidInputError("metric", f"expected fs, flat or a folder with a saved algebraic metric "
-                                f"(cy donaldson --out), got {metric!r}")
-    chosen = algebraic.metric_option(metric)  # a folder: the saved algebraic metric, checked before the points
+                                f"(cy donaldson --out) or a trained network (cy train --out), got {metric!r}")
+    chosen = metric_option(metric)  # a folder: the saved metric or network, checked before the points
     ps = sampling.load(points, poly=poly)
     res = measures.sigma(ps, chosen)
     res.update(metric=metric, points=points, poly=ps.surface.spec)

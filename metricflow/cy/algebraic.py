@@ -255,18 +255,5 @@ def load_metric(path: str | Path, argument: str = "metric") -> AlgebraicMetric:
     return AlgebraicMetric(X, k, E, H.astype(np.complex128))
 
 
-def metric_option(text):
-    """The CLI's ``--metric``: for a directory the saved algebraic metric, or the trained
-    network (:func:`metricflow.cy.networks.load_network`) when it holds ``network.npz``;
-    else ``text`` unchanged (``fs``, ``flat``: see :func:`metricflow.cy.measures.metric_values`)."""
-    if isinstance(text, str) and text not in ("fs", "flat") and Path(text).is_dir():
-        from metricflow.cy.networks import NETWORK_FILE, load_network
-
-        if (Path(text) / NETWORK_FILE).is_file() and not (Path(text) / METRIC_FILE).is_file():
-            return load_network(text)
-        return load_metric(text)
-    return text
-
-
-__all__ = ["AlgebraicMetric", "BLOCK_BYTES", "block_size", "load_metric", "metric_option", "sections_and_derivatives",
+__all__ = ["AlgebraicMetric", "BLOCK_BYTES", "block_size", "load_metric", "sections_and_derivatives",
            "same_polynomial", "save_metric"]

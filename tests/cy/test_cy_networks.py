@@ -103,7 +103,9 @@ def test_training_lowers_sigma_saves_a_metric_and_resumes_bit_for_bit(tmp_path):
     full = run_training(TrainConfig(**CFG), out=tmp_path / "a")
     assert full["sigma_train_final"] < full["sigma_train_initial"]
     assert set(json.loads((tmp_path / "a" / "train.json").read_text())) >= {"sigma_test_final", "test_gain"}
-    net = cy.algebraic.metric_option(str(tmp_path / "a"))
+    from metricflow.cy.saved import metric_option
+
+    net = metric_option(str(tmp_path / "a"))
     assert isinstance(net, nw.NetworkMetric)
     ps = cy.sample("fermat-quintic", n=100, seed=_test_seed(0))  # the run's test points
     assert abs(cy.sigma(ps, net)["sigma"] - full["sigma_test_final"]) < 1e-12  # the same metric, reloaded
