@@ -123,7 +123,7 @@ def sample(n, seed, out, poly, chart, backend, as_json):
               help="Point set from 'metricflow cy sample'.")
 @click.option("--metric", default="fs", show_default=True,
               help="fs (Fubini-Study), flat (the exact CY metric of a curve, g = |Omega|^2) "
-                   "or a folder with a saved algebraic metric (cy donaldson --out) or trained network (cy train --out).")
+                   "or a folder with a saved algebraic metric (cy donaldson --out) or network (cy train --out).")
 @click.option("--poly", default=None, help="Refuse the file unless it holds points on this "
               "hypersurface. " + POLY_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
