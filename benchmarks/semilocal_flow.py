@@ -10,13 +10,12 @@ and the largest difference between the methods.
 """
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine  # noqa: E402
+from _machine import emit, machine  # noqa: E402
 
 
 def best_of(fn, repeats=3):
@@ -70,6 +69,7 @@ def main():
     ap.add_argument("--sigma", type=float, default=0.2)
     ap.add_argument("--dense-max", type=int, default=4096, help="largest N for the dense kernel matrix")
     ap.add_argument("--blocked-max", type=int, default=16384, help="largest N for the blocked direct sum")
+    ap.add_argument("--out", default=None, help="also write the JSON here (benchmarks/results/…)")
     args = ap.parse_args()
     import jax
 
@@ -80,11 +80,11 @@ def main():
         for n in [int(s) for s in args.sizes.split(",")]:
             rows.append(measure(n, args))
             print(f"# n={n} done", file=sys.stderr)
-    print(json.dumps({"benchmark": "semilocal_flow", "machine": machine() | {"jax": jax.__version__},
-                      "sigma": args.sigma, "rows": rows,
-                      "note": "FFT is the exact convolution of the grid's trigonometric interpolant; the direct "
-                              "sums (blocked, dense) are a quadrature of it, accurate only when the grid spacing "
-                              "2π/n is well below σ, hence their difference at small n"}, indent=2))
+    emit({"benchmark": "semilocal_flow", "machine": machine() | {"jax": jax.__version__},
+          "sigma": args.sigma, "rows": rows,
+          "note": "FFT is the exact convolution of the grid's trigonometric interpolant; the direct "
+                  "sums (blocked, dense) are a quadrature of it, accurate only when the grid spacing "
+                  "2π/n is well below σ, hence their difference at small n"}, args.out)
 
 
 if __name__ == "__main__":

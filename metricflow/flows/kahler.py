@@ -19,7 +19,6 @@ from metricflow.flows.monitors import check_finite, check_metric
 from metricflow.flows.registry import register
 from metricflow.flows.systems import FlowSystem
 from metricflow.manifolds.complex_torus import ComplexTorus
-from metricflow.symbolic.codegen_potential import compile_potential_kernel
 
 
 class TorusFunctional:
@@ -33,6 +32,8 @@ class TorusFunctional:
         if variation.geo.n != torus.n:
             raise InvalidInputError("torus", f"complex dimension {torus.n} does not match the "
                                     f"variation's {variation.geo.n}")
+        from metricflow.symbolic.codegen_potential import compile_potential_kernel  # sympy: on first use only
+
         geo = variation.geo
         self.torus = torus
         self.variation = variation
