@@ -65,7 +65,7 @@ def run(manifold, flow, kernel, steps, dt, init, n, lmax, n_points, seed, method
     import numpy as np
     from tqdm import tqdm
 
-    from metricflow.errors import InvalidInputError
+    from metricflow.cli import _checks
     from metricflow.flows import catalog
     from metricflow.flows.integrate import check_run, run_flow
     from metricflow.flows.registry import lookup
@@ -79,8 +79,7 @@ def run(manifold, flow, kernel, steps, dt, init, n, lmax, n_points, seed, method
     dt = catalog.default_dt(manifold) if dt is None else dt
     init = catalog.default_init(manifold) if init is None else init
     check_run(steps=steps, dt=dt, method=method, record_every=record_every)
-    if seed < 0:
-        raise InvalidInputError("seed", f"expected a non-negative integer seed, got {seed}")
+    _checks.seed(seed)
     parse_kernel(kernel)
     parse_flow(flow)
     catalog.check_manifold(manifold, n=n, lmax=lmax, n_points=n_points, init=init)
@@ -89,7 +88,6 @@ def run(manifold, flow, kernel, steps, dt, init, n, lmax, n_points, seed, method
 
     M = catalog.build(manifold, n=n, lmax=lmax, n_points=n_points, seed=seed)
     state0 = catalog.initial_metric(M, init, seed=seed)
-    out.mkdir(parents=True, exist_ok=True)
     n_records = -(-steps // record_every)
     bar = tqdm(total=n_records + 1, desc=f"{flow} flow on {manifold}", unit="record", disable=as_json, leave=False)
     result = run_flow(M, state0, flow=flow, kernel=kernel, steps=steps, dt=dt, method=method,
