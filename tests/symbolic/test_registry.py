@@ -66,21 +66,3 @@ def test_ricci_squared_on_a_concrete_metric():
     assert sp.simplify(m._out(geo.ricci_sq) - 2) == 0
     assert sp.simplify(m._out(geo.R) - 2) == 0
 
-
-@pytest.mark.slow
-def test_ricci_squared_varies_like_half_r_squared_in_2d():
-    """Four-derivative functionals built from Ric: in 2D ∫|Ric|² dV = ½ ∫R² dV, so the derived
-    variation of ∫|Ric|² is half the textbook variation of ∫R² (the formula checked in
-    tests/symbolic/test_symbolic_functionals.py), exactly, on the generic metric."""
-    from metricflow.symbolic import _formulas as F
-    from metricflow.symbolic.functionals import derive_variation
-
-    var = derive_variation(Functional("ric2", lambda geo: geo.ricci_sq), 2)
-    m, A = var.metric, var.metric.A
-    R = m.scalar_el
-    H = F.hessian(A, m.christoffel_el, R)
-    lap = F.trace(A, m.ginv_el, H)
-    for i in range(2):
-        for j in range(2):
-            r2 = 2 * H[i][j] - 2 * m.g_el[i][j] * lap - 2 * R * m.ricci_el[i][j] + m.g_el[i][j] * R**2 / 2
-            assert A.is_zero(var.lowered[i][j] - r2 / 2)

@@ -115,12 +115,25 @@ def test_user_defined_functional_r_squared_in_2d():
 
     fn = Functional("R2", lambda geo: geo.R ** 2)
     var = derive_variation(fn, 2)
-    m, A = var.metric, var.metric.A
-    R = m.scalar_el
+    expected = _textbook_r_squared_variation(var.metric)
+    assert all(var.metric.A.is_zero(var.lowered[i][j] - expected[i][j]) for i in range(2) for j in range(2))
+
+
+def _textbook_r_squared_variation(m):
+    """The lowered variation of ∫R² dV (docstring above): 2∇∇R − 2gΔR − 2R Ric + ½R²g."""
+    A, R = m.A, m.scalar_el
     H = F.hessian(A, m.christoffel_el, R)
     lap = F.trace(A, m.ginv_el, H)
-    for i in range(2):
-        for j in range(2):
-            expected = (2 * H[i][j] - 2 * m.g_el[i][j] * lap - 2 * R * m.ricci_el[i][j]
-                        + m.g_el[i][j] * R**2 / 2)
-            assert A.is_zero(var.lowered[i][j] - expected)
+    return [[2 * H[i][j] - 2 * m.g_el[i][j] * lap - 2 * R * m.ricci_el[i][j] + m.g_el[i][j] * R**2 / 2
+             for j in range(m.n)] for i in range(m.n)]
+
+
+@pytest.mark.slow
+def test_ricci_squared_varies_like_half_r_squared_in_2d():
+    """A Lagrangian built from the Ricci tensor: in 2D ∫|Ric|² dV = ½ ∫R² dV, so the derived
+    variation of ∫|Ric|² is half the textbook variation of ∫R², exactly, on the generic metric."""
+    from metricflow.symbolic.functionals import Functional
+
+    var = derive_variation(Functional("ric2", lambda geo: geo.ricci_sq), 2)
+    expected = _textbook_r_squared_variation(var.metric)
+    assert all(var.metric.A.is_zero(var.lowered[i][j] - expected[i][j] / 2) for i in range(2) for j in range(2))
