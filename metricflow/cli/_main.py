@@ -56,7 +56,8 @@ def enable_jax_cache(environ=None) -> Path | None:
     thresholds, lowered to cache every program: the small ones are most of a short run);
     values already set by the user win. It imports nothing and changes nothing when JAX is
     already imported (a Python session that calls :func:`main`) or when the cache is off.
-    Returns the folder in use, or None."""
+    Returns the folder in use, or None; the CLI keeps its traced programs
+    (:mod:`metricflow._programs`) in its subfolder ``programs``."""
     env = os.environ if environ is None else environ
     path = jax_cache_dir(env)
     if path is None or "jax" in sys.modules:
@@ -95,7 +96,11 @@ def cli(ctx):
     METRICFLOW_JAX_CACHE=/path moves it, METRICFLOW_JAX_CACHE=off turns it off.
     """
     if ctx.invoked_subcommand in JAX_COMMANDS:
-        enable_jax_cache()
+        path = enable_jax_cache()
+        if path is not None:   # the traced programs too (metricflow._programs), in a subfolder
+            from metricflow import _programs
+
+            ctx.with_resource(_programs.stored(path / "programs"))
 
 
 def _option_name(ctx: click.Context, argument: str) -> str:
@@ -153,3 +158,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except BrokenPipeError:
         sys.exit(0)
+    except MemoryError:
+        click.echo("metricflow: error: out of memory; reduce the problem size (points, grid, width)", err=True)
+        sys.exit(1)
+    except Exception as exc:  # a bug: one line, the traceback on request
+        if os.environ.get("METRICFLOW_DEBUG", "").strip() not in ("", "0"):
+            raise
+        click.echo(f"metricflow: internal error: {type(exc).__name__}: {exc} — this is a bug in metricflow; "
+                   "rerun with METRICFLOW_DEBUG=1 for the traceback and report it", err=True)
+        sys.exit(1)

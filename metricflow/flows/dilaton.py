@@ -149,9 +149,9 @@ def lambda_functional(manifold: Torus, g, phi0=None):
 
 @cache
 def _lambda_jit():
-    import jax
     import jax.numpy as jnp
 
+    from metricflow import _programs
     from metricflow.flows.torus import scalar_curvature
 
     def solve(manifold, g, start):
@@ -159,4 +159,4 @@ def _lambda_jit():
         phi, lam, res = ground_state(manifold, g, R, start, max_iter=400)
         return lam, -2.0 * jnp.log(phi), res
 
-    return jax.jit(solve, static_argnums=0)
+    return _programs.jit(solve, key="dilaton.lambda_functional", static_argnums=(0,))

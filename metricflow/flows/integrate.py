@@ -15,6 +15,7 @@ an uninterrupted one.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,9 +41,13 @@ class FlowResult:
     steps_done: int = 0
 
 
-def _advance_fn(system, method: str, dt: float, nsteps: int):
-    """A jitted function advancing the state by ``nsteps`` steps of size ``dt``."""
+def _advance_fn(system, method: str, dt: float, nsteps: int, key: str | None = None):
+    """A jitted function advancing the state by ``nsteps`` steps of size ``dt``; ``key``
+    identifies the system (manifold, flow and kernel settings) for the program store of
+    :mod:`metricflow._programs`."""
     import jax
+
+    from metricflow import _programs
 
     velocity = system.velocity
     refresh = system.refresh or (lambda s: s)
@@ -68,22 +73,19 @@ def _advance_fn(system, method: str, dt: float, nsteps: int):
         solver = diffrax.Tsit5()
         controller = diffrax.PIDController(rtol=1e-7, atol=1e-9)
 
-        @jax.jit
         def advance(s):
             sol = diffrax.diffeqsolve(term, solver, t0=0.0, t1=dt * nsteps, dt0=dt, y0=s,
                                       stepsize_controller=controller, max_steps=100_000,
                                       saveat=diffrax.SaveAt(t1=True), throw=False)
             return refresh(jax.tree_util.tree_map(lambda y: y[-1], sol.ys))
-
-        return advance
     else:
         raise InvalidInputError("method", f"expected one of {METHODS}, got {method!r}")
 
-    @jax.jit
-    def advance(s):
-        return jax.lax.fori_loop(0, nsteps, lambda i, x: step(x), s)
+    if method != "adaptive":
+        def advance(s):
+            return jax.lax.fori_loop(0, nsteps, lambda i, x: step(x), s)
 
-    return advance
+    return _programs.jit(advance, key=None if key is None else f"advance|{key}|{method}|{dt!r}|{nsteps}")
 
 
 def check_run(*, steps, dt, method, record_every, checkpoint_every=1) -> None:
@@ -170,6 +172,7 @@ def run_flow(manifold, g0, *, flow: str = "ricci", kernel="local", steps: int = 
         run_settings = {**(settings or {}), "flow": system.flow, **kernel.settings(), "method": method,
                         "dt": dt, "record_every": record_every, "snapshots": snapshots, **manifold.settings(),
                         "initial_state": state_digest(initial)}
+        program_key = json.dumps({"flow": system.flow, **kernel.settings(), **manifold.settings()}, sort_keys=True)
         start, state = 0, None
         if resume and ckpt is not None and ckpt.exists():
             state, start = _load(ckpt, run_settings, n_records, initial, result)
@@ -192,7 +195,7 @@ def run_flow(manifold, g0, *, flow: str = "ricci", kernel="local", steps: int = 
         for r in range(start, n_records):
             nsteps = min(record_every, steps - r * record_every)
             if nsteps not in advancers:
-                advancers[nsteps] = _advance_fn(system, method, dt, nsteps)
+                advancers[nsteps] = _advance_fn(system, method, dt, nsteps, key=program_key)
             step_done = r * record_every + nsteps
             t = step_done * dt
             new = advancers[nsteps]({k: jax.numpy.asarray(v) for k, v in state.items()})

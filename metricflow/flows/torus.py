@@ -60,8 +60,9 @@ def diagnostics(manifold: Torus, g) -> dict:
 
 @cache
 def _diagnostics_jit():
-    import jax
     import jax.numpy as jnp
+
+    from metricflow import _programs
 
     def measure(manifold, g):
         vol_density = jnp.sqrt(la.det(g))
@@ -71,7 +72,7 @@ def _diagnostics_jit():
                 "total_scalar_curvature": manifold.integrate(R * vol_density),
                 "min_eigenvalue": jnp.min(la.eigvalsh(g))}
 
-    return jax.jit(measure, static_argnums=0)
+    return _programs.jit(measure, key="torus.diagnostics", static_argnums=(0,))
 
 
 def initial_metric(manifold: Torus, name: str, seed: int = 0, amplitude: float = 0.3) -> np.ndarray:
@@ -117,9 +118,9 @@ def curvature_field(manifold: Torus, g) -> np.ndarray:
 def _scalar_jit():
     """``scalar_curvature`` as one compiled program (eagerly it dispatches and compiles op by
     op at every call, which the CLI's persistent compilation cache cannot keep)."""
-    import jax
+    from metricflow import _programs
 
-    return jax.jit(scalar_curvature, static_argnums=0)
+    return _programs.jit(scalar_curvature, key="torus.scalar_curvature", static_argnums=(0,))
 
 
 # --------------------------------------------------------------------------- flow systems
@@ -171,9 +172,9 @@ def ricci_system(manifold: Torus, kernel, functional=None, flow: str = "ricci") 
 @register(Torus, "perelman")
 def perelman_system(manifold: Torus, kernel, functional=None, flow: str = "perelman") -> FlowSystem:
     """Perelman's flow (2.40) with f = argmin F (the gradient flow of λ)."""
-    import jax
     import jax.numpy as jnp
 
+    from metricflow import _programs
     from metricflow.flows.dilaton import ground_state
 
     smear = kernel.operator(manifold)
@@ -195,7 +196,6 @@ def perelman_system(manifold: Torus, kernel, functional=None, flow: str = "perel
         phi, _, _ = solve(s["g"], s["phi"], 60)
         return {"g": s["g"], "phi": phi}
 
-    @jax.jit
     def measures(g, phi):
         phi, lam, res = solve(g, phi, 60)
         f = -2.0 * jnp.log(phi)
@@ -208,6 +208,8 @@ def perelman_system(manifold: Torus, kernel, functional=None, flow: str = "perel
         return {"F": manifold.integrate(L * density), "lambda": lam,
                 "dF_dt": 0.5 * manifold.integrate(pairing * density),
                 "dilaton_mass": manifold.integrate(density), "dilaton_residual": res}
+
+    measures = _programs.jit(measures, key=f"torus.perelman.measures|{manifold!r}|{kernel.settings()}")
 
     def diag(s):
         out = measures(jnp.asarray(s["g"]), jnp.asarray(s["phi"]))

@@ -58,3 +58,27 @@ def test_a_jax_command_fills_the_cache_and_derive_does_not_touch_it(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert any((tmp_path / "cache").iterdir())
     assert "ntk" in JAX_COMMANDS and "derive" not in JAX_COMMANDS
+
+
+def test_a_repeated_flow_run_loads_its_traced_programs_and_matches_bit_for_bit(tmp_path):
+    """The second run finds every program in the store (it writes none) and its trajectory
+    equals the first run's and the cache-off run's exactly."""
+    import numpy as np
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
+    args = ["flow", "run", "--manifold", "torus2", "--flow", "perelman", "--n", "8", "--steps", "4",
+            "--record-every", "2", "--json"]
+    finals = []
+    for name, cache in (("cold", tmp_path / "cache"), ("warm", tmp_path / "cache"), ("off", "off")):
+        proc = subprocess.run([sys.executable, "-m", "metricflow", *args, "--out", str(tmp_path / name)],
+                              env={**env, "METRICFLOW_JAX_CACHE": str(cache)}, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        finals.append(np.load(tmp_path / name / "trajectory.npz")["final"])
+        if name == "cold":
+            programs = sorted((tmp_path / "cache" / "programs").iterdir())
+            assert programs
+    assert sorted((tmp_path / "cache" / "programs").iterdir()) == programs
+    np.testing.assert_array_equal(finals[0], finals[1])
+    np.testing.assert_array_equal(finals[0], finals[2])
+

@@ -318,3 +318,22 @@ def test_a_valid_file_still_loads(points_file):
     code, err = invoke(["cy", "sigma", "--points", str(points_file)])
     assert code == 0, err
     assert 0 < sigma(load(points_file))["sigma"] < 1
+
+
+def test_an_internal_error_is_one_line_unless_debugging(monkeypatch, capsys):
+    import pytest
+
+    from metricflow.cli import _main
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(_main.cli, "main", boom)
+    monkeypatch.delenv("METRICFLOW_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exc:
+        _main.main(["flow", "run"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 1 and err.count("\n") == 1 and "RuntimeError: boom" in err and "Traceback" not in err
+    monkeypatch.setenv("METRICFLOW_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="boom"):
+        _main.main(["flow", "run"])
