@@ -93,6 +93,7 @@ def jit(fn, *, key: str | None, static_argnums: tuple[int, ...] = ()):
 
     call.__wrapped__ = fn
     call.__doc__ = fn.__doc__
+    call.lower = plain.lower          # inspection (``.lower(...).as_text()``) as for jax.jit
     return call
 
 
