@@ -64,15 +64,21 @@ def first_json(text: str) -> dict:
 
 
 def run_step(name: str, argv: list[str], timeout: float, env: dict | None = None) -> dict:
-    """Run one step in a subprocess; its JSON with wall time, load before/after, or why not."""
-    start, t0 = loadavg(), time.perf_counter()
+    """Run one step in a subprocess; its JSON with wall time, the CPU seconds of the whole
+    step (the process and its children: imports, sampling and compilation included), the
+    load before/after, or why not."""
+    import resource
+
+    start, t0, r0 = loadavg(), time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"[{time.strftime('%H:%M:%S')}] {name} (load {start[0]:.2f}) ...", file=sys.stderr, flush=True)
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
                               env={**os.environ, **(env or {})})
     except subprocess.TimeoutExpired:
         return {"step": name, "failure": f"timed out after {timeout:.0f} s", "loadavg_before": start}
-    step = {"step": name, "wall_s": time.perf_counter() - t0, "loadavg_before": start, "loadavg_after": loadavg()}
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    step = {"step": name, "wall_s": time.perf_counter() - t0, "loadavg_before": start, "loadavg_after": loadavg(),
+            "cpu_s": (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)}
     if proc.returncode != 0:
         return {**step, "failure": f"exit {proc.returncode}: {proc.stderr.strip()[-1500:]}"}
     try:
