@@ -8,6 +8,7 @@ together with the load and with the CPU seconds reported beside them.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -75,3 +76,35 @@ def log(msg: str) -> None:
 def emit(doc: dict) -> None:
     doc.setdefault("loadavg_at_end", loadavg())
     print(json.dumps(doc, indent=1, default=float))
+
+
+def sample_report(runs: list[dict], before_first_s: float) -> dict:
+    """The sampling table's figures from ``runs`` (the first call, then the warm ones):
+    cold = ``before_first_s`` (import and set-up) + the first call; warm = the best later call."""
+    first = runs[0]
+    warm = min(runs[1:], key=lambda r: r["sample_s"] + r["sigma_s"]) if len(runs) > 1 else None
+    return {"cold_s": before_first_s + first["sample_s"] + first["sigma_s"], "first_call": first, "warm": warm,
+            "runs": runs}
+
+
+def run_main(doc: str, tasks: dict, training: bool = False, extra=None) -> None:
+    """A driver's command line: ``TASK`` (a key of ``tasks``, each a function of the parsed
+    arguments returning the task's figures) and the options shared by the drivers (the
+    training ones with ``training``; ``extra(parser)`` adds a driver's own); prints the JSON."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("task", choices=sorted(tasks))
+    ap.add_argument("--n-points", type=int, default=100_000)
+    ap.add_argument("--repeats", type=int, default=3, help="warm sampling calls after the first")
+    ap.add_argument("--seed", type=int, default=0)
+    if training:
+        ap.add_argument("--n-test", type=int, default=10_000)
+        ap.add_argument("--epochs", type=int, default=5)
+        ap.add_argument("--hidden", default="64,64,64")
+        ap.add_argument("--batch-size", type=int, default=1000)
+        ap.add_argument("--lr", type=float, default=1e-3)
+    if extra is not None:
+        extra(ap)
+    args = ap.parse_args()
+    out = {"machine": machine()}
+    out.update(tasks[args.task](args))
+    emit(out)

@@ -22,12 +22,11 @@ by the caller (``--variant jit``) or called as is (``eager``).
 
 from __future__ import annotations
 
-import argparse
 import time
 
 T_START = time.perf_counter()
 
-from _peerlib import Clock, emit, log, machine, versions  # noqa: E402
+from _peerlib import Clock, log, run_main, sample_report, versions  # noqa: E402
 
 REPO = "ml4physics/cyjax"
 VERSIONS = ("cyjax", "jax", "jaxlib", "numpy", "chex", "flax")
@@ -115,31 +114,22 @@ def sample_task(args) -> dict:
         runs.append({"sample_s": c_s.wall, "sample_cpu_s": c_s.cpu, "sigma_s": c_sig.wall,
                      "sigma_cpu_s": c_sig.cpu, "sigma_fs": s})
         log(f"cyjax ({args.variant}) sample run {i}: {c_s.wall:.3f} s + sigma {c_sig.wall:.3f} s")
-    warm = min(runs[1:], key=lambda r: r["sample_s"] + r["sigma_s"]) if args.repeats else None
-    first = runs[0]
     return {"peer": "cyjax", "repo": REPO, "task": "sample", "variant": args.variant, "n_points": args.n_points,
             "computed": "Fermat(3).sample_intersect(affine, weights); grad_defining; sample_intersect_weights "
                         "(|Omega|^2); induced_fs; sigma as AlgebraicMetric.sigma_accuracy with the degree-1 "
                         "monomial basis and H = 1 on the points already sampled",
-            "cold_s": c_import.wall + first["sample_s"] + first["sigma_s"], "import_s": c_import.wall,
-            "first_call": first, "warm": warm, "runs": runs, "versions": versions(*VERSIONS),
+            **sample_report(runs, c_import.wall), "import_s": c_import.wall, "versions": versions(*VERSIONS),
             "seconds_since_start": time.perf_counter() - T_START}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("task", choices=["donaldson", "sample"])
-    ap.add_argument("--k", type=int, default=6)
-    ap.add_argument("--n-points", type=int, default=100_000)
-    ap.add_argument("--iterations", type=int, default=4)
-    ap.add_argument("--n-validation", type=int, default=50_000)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--variant", default="jit", choices=["jit", "eager"])
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    doc = {"machine": machine()}
-    doc.update(donaldson(args) if args.task == "donaldson" else sample_task(args))
-    emit(doc)
+    def extra(ap):
+        ap.add_argument("--k", type=int, default=6)
+        ap.add_argument("--iterations", type=int, default=4)
+        ap.add_argument("--n-validation", type=int, default=50_000)
+        ap.add_argument("--variant", default="jit", choices=["jit", "eager"])
+
+    run_main(__doc__, {"donaldson": donaldson, "sample": sample_task}, extra=extra)
 
 
 if __name__ == "__main__":

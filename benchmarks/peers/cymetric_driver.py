@@ -23,7 +23,6 @@ found in worker processes: their CPU seconds are counted), |Ω|², the pulled-ba
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 import time
@@ -31,7 +30,7 @@ import time
 T_START = time.perf_counter()
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from _peerlib import Clock, emit, log, machine, per_epoch, versions  # noqa: E402
+from _peerlib import Clock, log, per_epoch, run_main, sample_report, versions  # noqa: E402
 
 REPO = "pythoncymetric/cymetric"
 VERSIONS = ("cymetric", "tensorflow", "numpy", "scipy", "joblib")
@@ -129,31 +128,15 @@ def sample_task(args) -> dict:
                      "sigma_cpu_s": c_sig.cpu, "sigma_fs": s, "n_points": int(len(pts)),
                      "g_fs_shape": list(g_fs.shape)})
         log(f"cymetric sample run {i}: {c_s.wall:.3f} s + sigma {c_sig.wall:.3f} s")
-    warm = min(runs[1:], key=lambda r: r["sample_s"] + r["sigma_s"]) if args.repeats else None
-    first = runs[0]
     return {"peer": "cymetric", "repo": REPO, "task": "sample", "n_points": args.n_points,
             "computed": "PointGenerator.generate_point_weights(omega=True) (joblib worker processes); "
                         "pullbacks + fubini_study_metrics (numpy); models.measures.sigma_measure(FSModel)",
-            "cold_s": c_import.wall + c_setup.wall + first["sample_s"] + first["sigma_s"],
-            "import_s": c_import.wall, "setup_s": c_setup.wall, "first_call": first, "warm": warm, "runs": runs,
+            **sample_report(runs, c_import.wall + c_setup.wall), "import_s": c_import.wall, "setup_s": c_setup.wall,
             "versions": versions(*VERSIONS), "seconds_since_start": time.perf_counter() - T_START}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("task", choices=["train", "sample"])
-    ap.add_argument("--n-points", type=int, default=100_000)
-    ap.add_argument("--n-test", type=int, default=10_000)
-    ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--hidden", default="64,64,64")
-    ap.add_argument("--batch-size", type=int, default=1000)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    doc = {"machine": machine()}
-    doc.update(train(args) if args.task == "train" else sample_task(args))
-    emit(doc)
+    run_main(__doc__, {"train": train, "sample": sample_task}, training=True)
 
 
 if __name__ == "__main__":

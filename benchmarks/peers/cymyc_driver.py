@@ -21,13 +21,12 @@ interpreter start-up excluded) and warm (best of ``--repeats`` later calls).
 
 from __future__ import annotations
 
-import argparse
 import time
 from functools import partial
 
 T_START = time.perf_counter()
 
-from _peerlib import Clock, emit, log, machine, per_epoch, versions  # noqa: E402
+from _peerlib import Clock, log, per_epoch, run_main, sample_report, versions  # noqa: E402
 
 REPO = "Justin-Tan/cymyc"
 VERSIONS = ("cymyc", "jax", "jaxlib", "numpy", "flax", "optax")
@@ -132,31 +131,15 @@ def sample_task(args) -> dict:
         runs.append({"sample_s": c_s.wall, "sample_cpu_s": c_s.cpu, "sigma_s": c_sig.wall,
                      "sigma_cpu_s": c_sig.cpu, "sigma_fs": s})
         log(f"cymyc sample run {i}: {c_s.wall:.3f} s + sigma {c_sig.wall:.3f} s")
-    warm = min(runs[1:], key=lambda r: r["sample_s"] + r["sigma_s"]) if args.repeats else None
-    first = runs[0]
     return {"peer": "cymyc", "repo": REPO, "task": "sample", "n_points": args.n_points,
             "computed": "pointgen.sample_intersect_hypersurface; vmap(alg_geo.compute_integration_weights); "
                         "vmap(fubini_study.fubini_study_metric_homo_pb_precompute); approx.measures.sigma_measure",
-            "cold_s": c_import.wall + first["sample_s"] + first["sigma_s"], "import_s": c_import.wall,
-            "first_call": first, "warm": warm, "runs": runs, "versions": versions(*VERSIONS),
+            **sample_report(runs, c_import.wall), "import_s": c_import.wall, "versions": versions(*VERSIONS),
             "seconds_since_start": time.perf_counter() - T_START}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("task", choices=["train", "sample"])
-    ap.add_argument("--n-points", type=int, default=100_000)
-    ap.add_argument("--n-test", type=int, default=10_000)
-    ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--hidden", default="64,64,64")
-    ap.add_argument("--batch-size", type=int, default=1000)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    doc = {"machine": machine()}
-    doc.update(train(args) if args.task == "train" else sample_task(args))
-    emit(doc)
+    run_main(__doc__, {"train": train, "sample": sample_task}, training=True)
 
 
 if __name__ == "__main__":
