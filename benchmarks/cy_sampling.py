@@ -25,8 +25,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import emit  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-
 #: Figures quoted in issue 7 (measured by the issue's author on this machine; NOT
 #: measured by this script, and none of the peers' code is used here).
 QUOTED_PEERS = {
@@ -117,7 +115,7 @@ def cli_run(args, env, label=None):
 
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    subprocess.run([str(ROOT / ".venv" / "bin" / "metricflow"), *args], check=True, env=env,
+    subprocess.run([str(Path(sys.executable).parent / "metricflow"), *args], check=True, env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - t
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
