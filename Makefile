@@ -25,7 +25,9 @@ test-exhaustive: $(STAMP)
 	$(PY) -m pytest -m exhaustive
 
 bench: $(STAMP)
-	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in benchmarks/*.py; do \
+	  case $$(basename $$b) in _*|peers_compare.py) continue;; esac; \
+	  echo "== $$b"; $(PY) $$b || exit 1; done   # peers: python benchmarks/peers_compare.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check metricflow tests benchmarks
