@@ -53,6 +53,7 @@ from metricflow.kernels.pointcloud import (
     gaussian_of_overlap,
     overlaps,
     pack,
+    source_matrix,
     unpack,
 )
 
@@ -93,7 +94,7 @@ class CloudKernel:
                                w_std=self.w_std, b_std=self.b_std)["ntk"][:n]
         if self.form == "printed":
             return np.exp(-fs_distance_unit(targets_unit, sources_unit) / (2.0 * self.sigma))
-        return gaussian_of_overlap(overlaps(targets_unit, np.asarray(sources_unit).T), self.sigma)
+        return gaussian_of_overlap(overlaps(targets_unit, source_matrix(sources_unit)), self.sigma)
 
 
 def fs_distance_unit(tu, su) -> np.ndarray:
@@ -125,19 +126,24 @@ class FrameCache:
     they are recomputed at every call: memory stays linear)."""
 
     def __init__(self, cloud):
+        import threading
+
         self.cloud = cloud
+        self._lock = threading.Lock()          # blocks are computed by several threads (blocked_sum)
         self._B = None
         self._targets = {}
         self._blocks = {}
         self._size = 0
 
     def block(self, key, compute):
-        if key in self._blocks:
-            return self._blocks[key]
+        with self._lock:
+            if key in self._blocks:
+                return self._blocks[key]
         K = compute()
-        if self._size + K.size <= CACHE_VALUES:
-            self._blocks[key] = K
-            self._size += K.size
+        with self._lock:
+            if key not in self._blocks and self._size + K.size <= CACHE_VALUES:
+                self._blocks[key] = K
+                self._size += K.size
         return K
 
     @property

@@ -41,8 +41,8 @@ Memory and cost. Sources are packed as (n+1)² reals (the hermitian A: diagonal,
 imaginary upper parts; 25 for the quintic); the kernel is evaluated ``block`` targets at a
 time against all N sources (``block × N`` values, linear in N; the N × N matrix is never
 formed), from the overlaps ``|⟨u, v⟩| = cos d`` of the unit homogeneous coordinates by one
-matrix product per block. The same loop runs in numpy (experiments: any kernel, clusters,
-cached frozen blocks) and in JAX (the engine's operator, traced by ``jax.lax.map`` inside
+real matrix product per block. The same loop runs in numpy (threads over blocks; experiments:
+any kernel, clusters, cached frozen blocks) and in JAX (the engine's operator, traced by ``jax.lax.map`` inside
 ``run_flow``'s compiled step).
 """
 
@@ -120,27 +120,60 @@ def from_ambient(F, A, xp=np):
 
 
 # ------------------------------------------------------------------ kernels of the overlap
-def overlaps(tb, sT, xp=np):
-    """``|⟨t, s⟩| = cos d`` (d the FS distance, eq. 3.2) of unit targets ``tb`` (b, n+1) and
-    unit sources given transposed, ``sT`` (n+1, N): ``|conj(tb) sT|``, clipped to 1."""
-    return xp.minimum(xp.abs(xp.conj(tb) @ sT), 1.0)
+def source_matrix(su, xp=np):
+    """The real (2(n+1), 2N) matrix ``[[Re sᵀ, Im sᵀ], [Im sᵀ, −Re sᵀ]]`` of unit sources, so
+    that ``[Re t, Im t] · Y = [Re ⟨t, s⟩ | Im ⟨t, s⟩]`` (one real matrix product: faster than
+    the complex one, numpy and XLA alike)."""
+    su = xp.asarray(su)
+    re, im = xp.real(su).T, xp.imag(su).T
+    return xp.concatenate([xp.concatenate([re, im], axis=1), xp.concatenate([im, -re], axis=1)], axis=0)
 
 
-def gaussian_of_overlap(c, sigma: float, xp=np):
-    """``exp(−d²/(2σ²))`` with d = arccos c. Stable in absolute terms although arccos is
-    not near c = 1: d(d²)/dc = −2d/sin d is bounded by π for d ≤ π/2, so a round-off δ in
-    c moves the exponent by at most π δ/(2σ²)."""
-    d = xp.arccos(c)
+def overlaps(tb, Y, xp=np):
+    """``|⟨t, s⟩|² = cos² d`` (d the FS distance, eq. 3.2) of unit targets ``tb`` (b, n+1)
+    against the sources of ``Y`` (:func:`source_matrix`), clipped to 1."""
+    P = xp.concatenate([xp.real(tb), xp.imag(tb)], axis=1) @ Y
+    n = Y.shape[1] // 2
+    if xp is np:                                    # in place: one (b, 2N) buffer
+        re, im = P[:, :n], P[:, n:]
+        np.multiply(re, re, out=re)
+        np.multiply(im, im, out=im)
+        np.add(re, im, out=re)
+        return np.minimum(re, 1.0, out=re)
+    return xp.minimum(P[:, :n] ** 2 + P[:, n:] ** 2, 1.0)
+
+
+def gaussian_of_overlap(c2, sigma: float, xp=np):
+    """``exp(−d²/(2σ²))`` with d = arccos √c2. Stable in absolute terms although arccos is
+    not near 1: d(d²)/dc = −2d/sin d is bounded by π for d ≤ π/2, so a round-off δ in
+    c = √c2 moves the exponent by at most π δ/(2σ²). numpy: in place (c2 is overwritten)."""
+    if xp is np:
+        d = np.arccos(np.sqrt(c2, out=c2), out=c2)
+        np.multiply(d, d, out=d)
+        np.multiply(d, -1.0 / (2.0 * sigma**2), out=d)
+        return np.exp(d, out=d)
+    d = xp.arccos(xp.sqrt(c2))
     return xp.exp(-(d * d) / (2.0 * sigma**2))
 
 
-def blocked_sum(weights, targets, flat, block: int, xp=np):
+def blocked_sum(weights, targets, flat, block: int, xp=np, workers: int | None = None):
     """``Σ_j W[t, j] flat_j`` for all targets, ``block`` targets at a time: ``weights(tb, start)``
     returns the (len(tb), N) kernel block (``start``: the block's first row; None under JAX).
-    numpy: a loop; jax.numpy (inside a traced function): ``jax.lax.map`` over padded blocks."""
+    numpy: the blocks shared by ``workers`` threads (default: the CPU count, at most 4; numpy
+    releases the GIL in its loops and BLAS, which runs one thread each); jax.numpy (inside a
+    traced function): ``jax.lax.map`` over padded blocks."""
     n = targets.shape[0]
     if xp is np:
-        return np.concatenate([weights(targets[s:s + block], s) @ flat for s in range(0, n, block)])
+        import os
+        from concurrent.futures import ThreadPoolExecutor
+
+        from metricflow.cy._blas import blas_threads
+
+        starts = range(0, n, block)
+        workers = workers or min(4, os.cpu_count() or 1)
+        with blas_threads(1), ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(lambda s: weights(targets[s:s + block], s) @ flat, starts))
+        return np.concatenate(parts)
     import jax
 
     pad = (-n) % block
@@ -173,13 +206,13 @@ def fs_gaussian_operator(cloud, sigma: float, block: int | None = None):
     import jax.numpy as jnp
 
     src = _unit(cloud.points)
-    sT, tu = jnp.asarray(src.T), jnp.asarray(src)
+    Y, tu = jnp.asarray(source_matrix(src)), jnp.asarray(src)
     F = jnp.asarray(cloud.embedding)
     B = jnp.asarray(ambient_map(cloud.embedding, cloud.reference_metric()))
     norm = gaussian_norm(sigma, cloud.dim)
 
     def weights(tb, _):
-        return gaussian_of_overlap(overlaps(tb, sT, jnp), sigma, jnp)
+        return gaussian_of_overlap(overlaps(tb, Y, jnp), sigma, jnp)
 
     def apply(M):
         return norm * ambient_sum(weights, cloud, M, tu, F, block=block, xp=jnp, B=B)
@@ -198,10 +231,10 @@ def fs_gaussian_extend(cloud, values, targets, sigma: float) -> np.ndarray:
     """``Θ · values`` at the points of ``targets`` (a PointSet), each in its own chart (numpy, blocked)."""
     values = _check_targets(cloud, values, targets)
     tu, tF = target_geometry(targets)
-    sT = _unit(cloud.points).T
+    Y = source_matrix(_unit(cloud.points))
 
     def weights(tb, _):
-        return gaussian_of_overlap(overlaps(tb, sT), sigma)
+        return gaussian_of_overlap(overlaps(tb, Y), sigma)
 
     return gaussian_norm(sigma, cloud.dim) * ambient_sum(weights, cloud, values, tu, tF)
 
@@ -244,10 +277,10 @@ def _targets_by_chart(targets):
 def nearest_indices(cloud, targets) -> np.ndarray:
     """Index of the cloud point nearest (in FS distance) to each target, by blocks of the
     overlap |<u, v>| = cos d (monotone in d, so the largest overlap is the nearest)."""
-    src = _unit(cloud.points).T
+    Y = source_matrix(_unit(cloud.points))
     tz = _unit(targets.points)
     b = block_size(len(targets), cloud.npoints)
-    return np.concatenate([np.argmax(overlaps(tz[s:s + b], src), axis=1) for s in range(0, len(targets), b)])
+    return np.concatenate([np.argmax(overlaps(tz[s:s + b], Y), axis=1) for s in range(0, len(targets), b)])
 
 
 def nearest_extend(cloud, values, targets) -> np.ndarray:
