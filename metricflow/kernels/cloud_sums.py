@@ -51,6 +51,7 @@ from metricflow.kernels.pointcloud import (
     block_size,
     blocked_sum,
     gaussian_of_overlap,
+    gaussian_total,
     overlaps,
     pack,
     source_matrix,
@@ -191,13 +192,23 @@ def kernel_sum(kernel: CloudKernel, cloud, values, targets, *, frames: FrameCach
     values = np.asarray(values)
     frames = frames or FrameCache(cloud)
     tu, tF = frames.targets(targets)
-    weights = _weights(kernel, frames, (id(targets), kernel, charts), source_labels, target_labels)
+    total = _total(kernel, frames, (id(targets), kernel, charts), tu, source_labels, target_labels, block)
     if charts == "one":
         _check_one_chart(cloud, targets)
-        k = cloud.dim
-        flat = pack(values) * cloud.weights[:, None]
-        return unpack(blocked_sum(weights, tu, flat, block or block_size(len(targets), cloud.npoints)), k)
-    return ambient_sum(weights, cloud, values, tu, tF, block=block, B=frames.ambient_map)
+        return unpack(total(pack(values) * cloud.weights[:, None]), cloud.dim)
+    return ambient_sum(total, cloud, values, tF, B=frames.ambient_map)
+
+
+def _total(kernel, frames, key, tu, source_labels, target_labels, block):
+    """``flat ↦ Σ_j Θ(t, x_j) flat_j`` at the targets ``tu``: the fused Gaussian in d
+    (:func:`metricflow.kernels.pointcloud.gaussian_total`) when no clusters restrict it, else
+    the kernel's (cached) blocks."""
+    if kernel.kind == "gaussian" and kernel.form == "gaussian" and source_labels is None:
+        src = _unit(frames.cloud.points)
+        return lambda flat: gaussian_total(tu, src, flat, kernel.sigma)
+    weights = _weights(kernel, frames, key, source_labels, target_labels)
+    b = block or block_size(len(tu), frames.cloud.npoints)
+    return lambda flat: blocked_sum(weights, tu, flat, b)
 
 
 def kernel_mass(kernel: CloudKernel, cloud, targets, *, frames: FrameCache | None = None, source_labels=None,
@@ -206,9 +217,8 @@ def kernel_mass(kernel: CloudKernel, cloud, targets, *, frames: FrameCache | Non
     as :func:`kernel_sum` (the normalisations of the updates, section 3.2)."""
     frames = frames or FrameCache(cloud)
     tu, _ = frames.targets(targets)
-    weights = _weights(kernel, frames, (id(targets), kernel, charts), source_labels, target_labels)
-    return blocked_sum(weights, tu, cloud.weights[:, None],
-                       block_size(len(targets), cloud.npoints))[:, 0]
+    total = _total(kernel, frames, (id(targets), kernel, charts), tu, source_labels, target_labels, None)
+    return total(cloud.weights[:, None])[:, 0]
 
 
 def _check_one_chart(cloud, targets):

@@ -182,15 +182,23 @@ def blocked_sum(weights, targets, flat, block: int, xp=np, workers: int | None =
     return out.reshape(-1, flat.shape[1])[:n]
 
 
-def ambient_sum(weights, cloud, values, targets_unit, targets_F, *, block=None, xp=np, B=None):
-    """(★): ``F_tᴴ (Σ_j W[t, j] ω_j B_j M_j B_jᴴ) F_t`` at the targets (unit coordinates and
-    tangent embeddings given), ``weights`` as for :func:`blocked_sum`."""
+def ambient_sum(total, cloud, values, targets_F, *, xp=np, B=None):
+    """(★): ``F_tᴴ (Σ_j W[t, j] ω_j B_j M_j B_jᴴ) F_t`` at the targets (tangent embeddings
+    ``targets_F``), where ``total(flat)`` returns ``Σ_j W[t, j] flat_j`` (:func:`blocked_sum` with a
+    kernel's blocks, or the fused :func:`gaussian_total`)."""
     n1 = cloud.points.shape[1]
     B = xp.asarray(ambient_map(cloud.embedding, cloud.reference_metric()) if B is None else B)
     flat = pack(to_ambient(B, values, xp), xp) * xp.asarray(cloud.weights)[:, None]
-    b = block or block_size(targets_unit.shape[0], cloud.npoints)
-    S = unpack(blocked_sum(weights, targets_unit, flat, b, xp), n1, xp)
-    return from_ambient(targets_F, S, xp)
+    return from_ambient(targets_F, unpack(total(flat), n1, xp), xp)
+
+
+def gaussian_total(targets_unit, sources_unit, flat, sigma: float) -> np.ndarray:
+    """``Σ_j exp(−d(t, s_j)²/(2σ²)) flat_j`` in numpy: one fused compiled pass per target
+    (:mod:`metricflow.kernels._fs_numba`; the same sum as :func:`blocked_sum` with the weights
+    :func:`gaussian_of_overlap`, without the (block × N) temporaries)."""
+    from metricflow.kernels._fs_numba import gaussian_total as fused
+
+    return fused(targets_unit, sources_unit, flat, sigma)
 
 
 # ------------------------------------------------------------------ the engine's Gaussian
@@ -211,11 +219,13 @@ def fs_gaussian_operator(cloud, sigma: float, block: int | None = None):
     B = jnp.asarray(ambient_map(cloud.embedding, cloud.reference_metric()))
     norm = gaussian_norm(sigma, cloud.dim)
 
+    b = block or block_size(cloud.npoints, cloud.npoints)
+
     def weights(tb, _):
         return gaussian_of_overlap(overlaps(tb, Y, jnp), sigma, jnp)
 
     def apply(M):
-        return norm * ambient_sum(weights, cloud, M, tu, F, block=block, xp=jnp, B=B)
+        return norm * ambient_sum(lambda flat: blocked_sum(weights, tu, flat, b, jnp), cloud, M, F, xp=jnp, B=B)
 
     return apply
 
@@ -231,12 +241,9 @@ def fs_gaussian_extend(cloud, values, targets, sigma: float) -> np.ndarray:
     """``Θ · values`` at the points of ``targets`` (a PointSet), each in its own chart (numpy, blocked)."""
     values = _check_targets(cloud, values, targets)
     tu, tF = target_geometry(targets)
-    Y = source_matrix(_unit(cloud.points))
-
-    def weights(tb, _):
-        return gaussian_of_overlap(overlaps(tb, Y), sigma)
-
-    return gaussian_norm(sigma, cloud.dim) * ambient_sum(weights, cloud, values, tu, tF)
+    src = _unit(cloud.points)
+    return gaussian_norm(sigma, cloud.dim) * ambient_sum(lambda flat: gaussian_total(tu, src, flat, sigma), cloud,
+                                                         values, tF)
 
 
 def fs_gaussian_dense(cloud, M, sigma: float):
