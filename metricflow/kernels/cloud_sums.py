@@ -51,10 +51,10 @@ from metricflow.kernels.pointcloud import (
     block_size,
     blocked_sum,
     gaussian_of_overlap,
-    gaussian_total,
     overlaps,
     pack,
     source_matrix,
+    symmetric_blocked_sum,
     unpack,
 )
 
@@ -192,20 +192,38 @@ def kernel_sum(kernel: CloudKernel, cloud, values, targets, *, frames: FrameCach
     values = np.asarray(values)
     frames = frames or FrameCache(cloud)
     tu, tF = frames.targets(targets)
-    total = _total(kernel, frames, (id(targets), kernel, charts), tu, source_labels, target_labels, block)
+    if targets is cloud.pointset and (source_labels is None or target_labels is source_labels):
+        total = _symmetric_total(kernel, frames, (kernel, charts, "tiles"), source_labels, block)
+    else:
+        total = _total(kernel, frames, (id(targets), kernel, charts), tu, source_labels, target_labels, block)
     if charts == "one":
         _check_one_chart(cloud, targets)
         return unpack(total(pack(values) * cloud.weights[:, None]), cloud.dim)
     return ambient_sum(total, cloud, values, tF, B=frames.ambient_map)
 
 
+def _symmetric_total(kernel, frames, key, labels, block):
+    """``flat ↦ Σ_j Θ(x_i, x_j) flat_j`` at the cloud's own points: the symmetric kernel by
+    tiles computed once for both triangles (:func:`metricflow.kernels.pointcloud.
+    symmetric_blocked_sum`), cached like the blocks."""
+    src = _unit(frames.cloud.points)
+    b = block or BLOCK
+
+    def tile(a, c):
+        def compute():
+            K = kernel.weights(src[a:a + b], src[c:c + b])
+            if labels is not None:
+                lab = np.asarray(labels)
+                K = K * (lab[a:a + b, None] == lab[None, c:c + b])
+            return K
+
+        return frames.block(key + (a, c, b), compute)
+
+    return lambda flat: symmetric_blocked_sum(tile, src, flat, b)
+
+
 def _total(kernel, frames, key, tu, source_labels, target_labels, block):
-    """``flat ↦ Σ_j Θ(t, x_j) flat_j`` at the targets ``tu``: the fused Gaussian in d
-    (:func:`metricflow.kernels.pointcloud.gaussian_total`) when no clusters restrict it, else
-    the kernel's (cached) blocks."""
-    if kernel.kind == "gaussian" and kernel.form == "gaussian" and source_labels is None:
-        src = _unit(frames.cloud.points)
-        return lambda flat: gaussian_total(tu, src, flat, kernel.sigma)
+    """``flat ↦ Σ_j Θ(t, x_j) flat_j`` at the targets ``tu`` by the kernel's (cached) blocks."""
     weights = _weights(kernel, frames, key, source_labels, target_labels)
     b = block or block_size(len(tu), frames.cloud.npoints)
     return lambda flat: blocked_sum(weights, tu, flat, b)

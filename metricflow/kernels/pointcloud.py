@@ -182,23 +182,45 @@ def blocked_sum(weights, targets, flat, block: int, xp=np, workers: int | None =
     return out.reshape(-1, flat.shape[1])[:n]
 
 
+def symmetric_blocked_sum(tile, units, flat, block: int, workers: int | None = None):
+    """``Σ_j W[i, j] flat_j`` at the sources themselves for a symmetric kernel (W = Wᵀ), numpy:
+    ``tile(a, c)`` returns W on rows a:a+block, columns c:c+block; each tile with c ≥ a is
+    computed once and used twice (``K flat_c`` into rows a, ``Kᵀ flat_a`` into rows c), which
+    halves the kernel evaluations of :func:`blocked_sum`, and a (block × block) tile stays in
+    cache. Rows of tiles are dealt to ``workers`` threads, each with its own (N, m) accumulator
+    (memory ``workers × N × m``: linear in N)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from metricflow.cy._blas import blas_threads
+
+    n, m = flat.shape
+    starts = list(range(0, n, block))
+    workers = max(1, min(workers or min(4, os.cpu_count() or 1), len(starts)))
+
+    def rows(w):
+        acc = np.zeros((n, m))
+        for i in range(w, len(starts), workers):
+            a = starts[i]
+            for c in starts[i:]:
+                K = tile(a, c)
+                acc[a:a + block] += K @ flat[c:c + block]
+                if c != a:
+                    acc[c:c + block] += K.T @ flat[a:a + block]
+        return acc
+
+    with blas_threads(1), ThreadPoolExecutor(max_workers=workers) as pool:
+        return sum(pool.map(rows, range(workers)))
+
+
 def ambient_sum(total, cloud, values, targets_F, *, xp=np, B=None):
     """(★): ``F_tᴴ (Σ_j W[t, j] ω_j B_j M_j B_jᴴ) F_t`` at the targets (tangent embeddings
     ``targets_F``), where ``total(flat)`` returns ``Σ_j W[t, j] flat_j`` (:func:`blocked_sum` with a
-    kernel's blocks, or the fused :func:`gaussian_total`)."""
+    kernel's blocks)."""
     n1 = cloud.points.shape[1]
     B = xp.asarray(ambient_map(cloud.embedding, cloud.reference_metric()) if B is None else B)
     flat = pack(to_ambient(B, values, xp), xp) * xp.asarray(cloud.weights)[:, None]
     return from_ambient(targets_F, unpack(total(flat), n1, xp), xp)
-
-
-def gaussian_total(targets_unit, sources_unit, flat, sigma: float) -> np.ndarray:
-    """``Σ_j exp(−d(t, s_j)²/(2σ²)) flat_j`` in numpy: one fused compiled pass per target
-    (:mod:`metricflow.kernels._fs_numba`; the same sum as :func:`blocked_sum` with the weights
-    :func:`gaussian_of_overlap`, without the (block × N) temporaries)."""
-    from metricflow.kernels._fs_numba import gaussian_total as fused
-
-    return fused(targets_unit, sources_unit, flat, sigma)
 
 
 # ------------------------------------------------------------------ the engine's Gaussian
@@ -241,8 +263,13 @@ def fs_gaussian_extend(cloud, values, targets, sigma: float) -> np.ndarray:
     """``Θ · values`` at the points of ``targets`` (a PointSet), each in its own chart (numpy, blocked)."""
     values = _check_targets(cloud, values, targets)
     tu, tF = target_geometry(targets)
-    src = _unit(cloud.points)
-    return gaussian_norm(sigma, cloud.dim) * ambient_sum(lambda flat: gaussian_total(tu, src, flat, sigma), cloud,
+    Y = source_matrix(_unit(cloud.points))
+
+    def weights(tb, _):
+        return gaussian_of_overlap(overlaps(tb, Y), sigma)
+
+    b = block_size(len(tu), cloud.npoints)
+    return gaussian_norm(sigma, cloud.dim) * ambient_sum(lambda flat: blocked_sum(weights, tu, flat, b), cloud,
                                                          values, tF)
 
 

@@ -163,22 +163,6 @@ def test_blocked_gaussian_equals_dense(cloud):
             assert np.all(np.linalg.eigvalsh(blocked) > 0)   # a positive field stays positive
 
 
-@pytest.mark.parametrize("sigma", [0.05, 0.3, 2.0])
-def test_the_fused_gaussian_sum_is_the_blocked_sum(cloud, sigma):
-    """The compiled pass (kernels._fs_numba) against the generic block loop with the same
-    weights: the same sum in another order, plus the pairs skipped below 2^-64 (σ = 0.05:
-    d > 0.47 skipped; σ = 2: none)."""
-    from metricflow.kernels.pointcloud import (_unit, blocked_sum, gaussian_of_overlap, gaussian_total, overlaps,
-                                               source_matrix)
-
-    src = _unit(cloud.points)
-    tu = _unit(cy.sample("fermat-quintic", 37, seed=8).points)
-    flat = np.random.default_rng(1).normal(size=(cloud.npoints, 7))
-    Y = source_matrix(src)
-    blocked = blocked_sum(lambda tb, _: gaussian_of_overlap(overlaps(tb, Y), sigma), tu, flat, 16)
-    np.testing.assert_allclose(gaussian_total(tu, src, flat, sigma), blocked, atol=1e-13 * np.abs(flat).sum(0).max())
-
-
 def test_gaussian_tends_to_delta_as_sigma_shrinks():
     """On the cubic curve (real dimension 2, so N σ² resolves the kernel at N = 4000) the
     smoothing of a smooth tensor field f g_FS approaches f g_FS as σ decreases. The bias is
