@@ -47,21 +47,22 @@ frames = FrameCache(cloud)
 kernel_sum(ker, cloud, g, cloud.pointset.subset(np.arange(2)), frames=frames)
 cs.CACHE_VALUES = 0
 frames._blocks.clear()
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 with x64():
     kernel_sum(ker, cloud, flow.velocity(g), cloud.pointset, frames=frames)
-print(json.dumps({"n": n, "seconds": time.perf_counter() - t0}))
+print(json.dumps({"n": n, "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}))
 """
 
 
 def measure(fn):
+    """(result, wall seconds, peak traced bytes, CPU seconds of the process, all threads)."""
     tracemalloc.start()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fn()
-    sec = time.perf_counter() - t0
+    sec, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return out, sec, peak
+    return out, sec, peak, cpu
 
 
 def step(ker, cloud, flow, g, frames):
@@ -111,14 +112,14 @@ def main(argv=None):
         frames.ambient_map                                 # the per-point maps, once per run  # noqa: B018
         keep, cs.CACHE_VALUES = cs.CACHE_VALUES, 0         # no kernel cache: every value computed in the step
         try:
-            (_, sec, peak) = measure(partial(step, ker, cloud, flow, g, frames))
+            (_, sec, peak, cpu) = measure(partial(step, ker, cloud, flow, g, frames))
         finally:
             cs.CACHE_VALUES = keep
-        row = {"n": n, "blocked_seconds": sec, "blocked_peak_bytes": peak, "blocked_peak_bytes_per_point": peak / n,
-               "loadavg_1min": os.getloadavg()[0]}
+        row = {"n": n, "blocked_seconds": sec, "blocked_cpu_seconds": cpu, "blocked_peak_bytes": peak,
+               "blocked_peak_bytes_per_point": peak / n, "loadavg_1min": os.getloadavg()[0]}
         if n <= args.dense_max:
             M = flow.velocity(g)
-            (_, dsec, dpeak) = measure(partial(fs_gaussian_dense, cloud, M, args.sigma))
+            (_, dsec, dpeak, _) = measure(partial(fs_gaussian_dense, cloud, M, args.sigma))
             row.update(dense_seconds=dsec, dense_peak_bytes=dpeak, dense_over_blocked_seconds=dsec / sec,
                        dense_over_blocked_memory=dpeak / peak)
         if n == sizes[0]:
@@ -136,16 +137,24 @@ def main(argv=None):
                 row["engine_operator_seconds"] = time.perf_counter() - t0
         if args.baseline_root and n <= args.baseline_max:
             b = baseline(args.baseline_root, n, args.sigma)
-            row.update(baseline_seconds=b["seconds"], baseline_commit=b["commit"],
-                       speedup_over_baseline=b["seconds"] / sec)
+            row.update(baseline_seconds=b["seconds"], baseline_cpu_seconds=b["cpu_seconds"],
+                       baseline_commit=b["commit"], speedup_over_baseline=b["seconds"] / sec,
+                       cpu_speedup_over_baseline=b["cpu_seconds"] / cpu)
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
     n = np.array([r["n"] for r in rows], dtype=float)
     t = np.array([r["blocked_seconds"] for r in rows])
-    # the exponent of the two largest sizes (N² expected once the blocks are full)
+    c = np.array([r["blocked_cpu_seconds"] for r in rows])
+    # the exponent of the two largest sizes (N² expected once the blocks are full); the
+    # extrapolation uses at least 2. CPU seconds do not depend on the other jobs' load: on
+    # an idle machine with 2 cores the wall time would be about half of them.
     slope = float(np.log(t[-1] / t[-2]) / np.log(n[-1] / n[-2])) if len(rows) > 1 else None
+    cslope = float(np.log(c[-1] / c[-2]) / np.log(n[-1] / n[-2])) if len(rows) > 1 else None
+    cpu_1e5 = float(c[-1] * (1e5 / n[-1]) ** max(cslope or 2, 2.0))
     doc = {"benchmark": "cy_kernel_step", "sigma": args.sigma, "rows": rows, "time_exponent": slope,
+           "cpu_time_exponent": cslope,
            "extrapolated_seconds_at_1e5": float(t[-1] * (1e5 / n[-1]) ** max(slope or 2, 2.0)),
+           "extrapolated_cpu_seconds_at_1e5": cpu_1e5, "extrapolated_idle_2core_seconds_at_1e5": cpu_1e5 / 2,
            "target_seconds_at_1e5": 10.0, "machine": info,
            "note": "2 CPU cores shared with other jobs: see loadavg per row; times are inflated by the load"}
     emit(doc, args.out)
