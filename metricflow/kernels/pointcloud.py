@@ -40,10 +40,12 @@ not exactly to a multiple of g_FS(x_i). No chart transition is needed: no point 
 Memory and cost. Sources are packed as (n+1)² reals (the hermitian A: diagonal, real and
 imaginary upper parts; 25 for the quintic); the kernel is evaluated ``block`` targets at a
 time against all N sources (``block × N`` values, linear in N; the N × N matrix is never
-formed), from the overlaps ``|⟨u, v⟩| = cos d`` of the unit homogeneous coordinates by one
-real matrix product per block. The same loop runs in numpy (threads over blocks; experiments:
-any kernel, clusters, cached frozen blocks) and in JAX (the engine's operator, traced by ``jax.lax.map`` inside
-``run_flow``'s compiled step).
+formed), from the overlaps ``|⟨u, v⟩|² = cos² d`` of the unit homogeneous coordinates by one
+real matrix product per block. At the sources themselves a symmetric kernel is taken by
+(block × block) tiles, each computed once for both triangles (:func:`symmetric_blocked_sum`).
+The same loops run in numpy (threads over blocks; experiments: any kernel, clusters, cached
+frozen blocks) and, for :func:`blocked_sum`, in JAX (the engine's operator, traced by
+``jax.lax.map`` inside ``run_flow``'s compiled step).
 """
 
 from __future__ import annotations
