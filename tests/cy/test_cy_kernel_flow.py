@@ -45,8 +45,9 @@ def test_train_gain_above_one(kernel, kw):
 def test_kernel_updates_in_frames_descend_at_first_order(cloud, ker):
     """(★) of kernels.pointcloud with a PSD kernel (the ReLU NTK; the Gaussian in d at σ = 0.1)
     on the FS-natural gradient: −dσ/dlr = Σ_i ω_i tr(V_i U_i) > 0 with V the plain gradient and
-    U the update, for points in many charts. (The ReLU NTK carried the earlier way, in the
-    target chart's frames, raised σ: docs/cy-kernels.md.)"""
+    U the update, for points in many charts; and the velocity in frames is g_FS V g_FS. (At this
+    metric the earlier target-frame sum happened to descend too; the form test below is the
+    one that separates them.)"""
     assert len(cloud.chart_groups()) >= 8
     g = np.array(cloud.reference_metric()) * (1 + 0.5 * np.abs(cloud.points[:, 2]) ** 2)[:, None, None]
     flow = KernelFlow(cloud, ker, 0.1)
