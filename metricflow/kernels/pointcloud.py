@@ -123,26 +123,25 @@ def from_ambient(F, A, xp=np):
 
 # ------------------------------------------------------------------ kernels of the overlap
 def source_matrix(su, xp=np):
-    """The real (2(n+1), 2N) matrix ``[[Re sᵀ, Im sᵀ], [Im sᵀ, −Re sᵀ]]`` of unit sources, so
-    that ``[Re t, Im t] · Y = [Re ⟨t, s⟩ | Im ⟨t, s⟩]`` (one real matrix product: faster than
-    the complex one, numpy and XLA alike)."""
+    """The real (2, 2(n+1), N) pair ``[Re sᵀ; Im sᵀ]``, ``[Im sᵀ; −Re sᵀ]`` of unit sources, so
+    that ``[Re t, Im t] · Y[0] = Re ⟨t, s⟩`` and ``[Re t, Im t] · Y[1] = Im ⟨t, s⟩`` (real matrix
+    products into contiguous buffers: faster than the complex product, numpy and XLA alike)."""
     su = xp.asarray(su)
     re, im = xp.real(su).T, xp.imag(su).T
-    return xp.concatenate([xp.concatenate([re, im], axis=1), xp.concatenate([im, -re], axis=1)], axis=0)
+    return xp.stack([xp.concatenate([re, im], axis=0), xp.concatenate([im, -re], axis=0)])
 
 
 def overlaps(tb, Y, xp=np):
     """``|⟨t, s⟩|² = cos² d`` (d the FS distance, eq. 3.2) of unit targets ``tb`` (b, n+1)
     against the sources of ``Y`` (:func:`source_matrix`), clipped to 1."""
-    P = xp.concatenate([xp.real(tb), xp.imag(tb)], axis=1) @ Y
-    n = Y.shape[1] // 2
-    if xp is np:                                    # in place: one (b, 2N) buffer
-        re, im = P[:, :n], P[:, n:]
+    X = xp.concatenate([xp.real(tb), xp.imag(tb)], axis=1)
+    re, im = X @ Y[0], X @ Y[1]
+    if xp is np:                                    # in place, on contiguous buffers
         np.multiply(re, re, out=re)
         np.multiply(im, im, out=im)
         np.add(re, im, out=re)
         return np.minimum(re, 1.0, out=re)
-    return xp.minimum(P[:, :n] ** 2 + P[:, n:] ** 2, 1.0)
+    return xp.minimum(re * re + im * im, 1.0)
 
 
 def gaussian_of_overlap(c2, sigma: float, xp=np):
