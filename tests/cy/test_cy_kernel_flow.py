@@ -256,11 +256,16 @@ def test_cli_contract(tmp_path, capsys):
     assert keys <= set(doc) and doc["test"] == "exact"
     assert doc["mean_test_train_distance"] <= 0.05 + 1e-12
     assert (tmp_path / "kernel_flow.json").exists() and (tmp_path / "loss.png").stat().st_size > 1000
+    code, out, _ = _run(["cy", "kernel-flow", "--kernel", "gaussian", "--form", "gaussian", "--sigma", "0.1",
+                         "--n-train", "60", "--n-test", "20", "--steps", "2", "--normalise", "rows",
+                         "--out", str(tmp_path / "n"), "--json"], capsys)
+    assert code == 0 and json.loads(out)["normalise"] == "rows"
 
 
 @pytest.mark.parametrize("bad", [
     ["--n-train", "1"], ["--steps", "0"], ["--lr", "nan"], ["--lr", "-1"], ["--seed", "-1"],
     ["--test-distance", "-0.1"], ["--sigma", "inf"], ["--n-test", "10000000"], ["--cluster-size", "1"],
+    ["--normalise", "sum"],
 ])
 def test_cli_hostile_options(bad, tmp_path, capsys):
     code, out, err = _run(["cy", "kernel-flow", "--kernel", "gaussian", *bad, "--out", str(tmp_path)], capsys)
