@@ -219,7 +219,7 @@ def _symmetric_total(kernel, frames, key, labels, block):
 
         return frames.block(key + (a, c, b), compute)
 
-    return lambda flat: symmetric_blocked_sum(tile, src, flat, b)
+    return lambda flat: symmetric_blocked_sum(tile, flat, b)
 
 
 def _total(kernel, frames, key, tu, source_labels, target_labels, block):

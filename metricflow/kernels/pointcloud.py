@@ -183,7 +183,7 @@ def blocked_sum(weights, targets, flat, block: int, xp=np, workers: int | None =
     return out.reshape(-1, flat.shape[1])[:n]
 
 
-def symmetric_blocked_sum(tile, units, flat, block: int, workers: int | None = None):
+def symmetric_blocked_sum(tile, flat, block: int, workers: int | None = None):
     """``Σ_j W[i, j] flat_j`` at the sources themselves for a symmetric kernel (W = Wᵀ), numpy:
     ``tile(a, c)`` returns W on rows a:a+block, columns c:c+block; each tile with c ≥ a is
     computed once and used twice (``K flat_c`` into rows a, ``Kᵀ flat_a`` into rows c), which
