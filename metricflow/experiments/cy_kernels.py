@@ -4,8 +4,27 @@ test points is predicted through the same kernel.
 
 One step (Euler, the paper's plain gradient descent, eq. 2.8, first line):
 
-    V = −δσ/δg at the training points        (the engine's sigma_velocity, JAX autodiff)
+    V = the velocity at the training points   (JAX autodiff, float64)
     g_i ← g_i + lr · Σ_j Θ(x_i, x_j) ω_j V_j^{(i)}                  (kernel_sum; Delta: lr ω_i V_i)
+
+with V the engine's velocity, the FS-natural gradient g_FS (−δσ/δg) g_FS (``sigma_velocity``),
+carried between points as in :mod:`metricflow.kernels.pointcloud`; in the paper's one chart
+the plain gradient −δσ/δg (``sigma_gradient``), components summed as they are.
+
+Normalisation of the updates (section 3.2: "if the distance d is larger than σ, the updates
+are tiny. For this reason, we include the possibility of normalizing the updates such that
+they are sizable at least at some points"). With m(x) = Σ_j Θ(x, x_j) ω_j the kernel's mass
+at x (the update of a uniform velocity is ≈ m V), ``normalise``:
+
+* ``none`` — the paper's plain update (default);
+* ``max`` — Θ / max_i m(x_i) over the training points: the update is sizable (≈ V, the
+  local update's size per unit lr) where the kernel has the most mass, and the kernel stays
+  one PSD kernel (a constant factor: still a descent direction, predictions still linear in G);
+* ``rows`` — Θ(x, ·) / m(x) at every target, training and test (Nadaraya–Watson): sizable
+  everywhere; the normalised kernel is no longer symmetric, so descent is no longer
+  guaranteed.
+
+The paper does not say which it used; ``max`` is the reading of "at least at some points".
 
 Learning rate vs the engine's dt. The engine's velocity is the functional derivative,
 V = −(∂σ/∂g)/ω with ω = Vol_FS/N, and its kernels are normalised against dVol_FS. The
@@ -45,6 +64,7 @@ TABLE1 = {
 MODES = ("full", "clustered")
 TESTS = ("sample", "noise", "exact")
 ON_NONPD = ("stop", "clip")
+NORMALISE = ("none", "max", "rows")
 CHARTS = ("transport", "one")
 #: the chart of the paper's one-chart runs: patch z_0 = 1, z_1 eliminated
 ONE_CHART = (0, 1)
@@ -92,12 +112,13 @@ class KernelFlow:
     """The training state and the frozen kernel of one run (module docstring)."""
 
     def __init__(self, cloud, kernel, lr: float, mode: str = "full", cluster_size: int = CLUSTER_SIZE,
-                 charts: str = "transport"):
+                 charts: str = "transport", normalise: str = "none"):
         from metricflow import cy
         from metricflow.flows.pointcloud import sigma_measure
         from metricflow.kernels.cloud_sums import FrameCache
 
         self.cloud, self.kernel, self.lr, self.mode, self.charts = cloud, kernel, float(lr), mode, charts
+        self.normalise = _choice(normalise, NORMALISE, "normalise")
         self.frames = FrameCache(cloud)
         self.measure = sigma_measure(cloud)
         self.labels = None
@@ -106,18 +127,43 @@ class KernelFlow:
             self.labels = (np.zeros(cloud.npoints, dtype=np.int64) if C == 1 else
                            cy.batched_clustering(cloud.points, min(BATCH_SIZE, cloud.npoints), C))
         self._velocity = None
+        self._max_mass = None
 
     def velocity(self, g):
-        if self._velocity is None:
-            import jax
+        """The FS-natural gradient (frames), or the plain gradient (the paper's one chart), in float64."""
+        from metricflow._x64 import x64
 
-            from metricflow.flows.pointcloud import sigma_velocity
+        with x64():
+            if self._velocity is None:
+                import jax
 
-            self._velocity = jax.jit(sigma_velocity(self.cloud))
-        return np.asarray(self._velocity(g))
+                from metricflow.flows.pointcloud import sigma_gradient, sigma_velocity
+
+                self._velocity = jax.jit((sigma_gradient if self.charts == "one" else sigma_velocity)(self.cloud))
+            return np.asarray(self._velocity(g))
+
+    def mass(self, targets, target_labels=None):
+        """Σ_j Θ(t, x_j) ω_j at the PointSet ``targets`` (Delta: ω of the nearest point, i.e. ω)."""
+        from metricflow.kernels.cloud_sums import kernel_mass
+
+        if self.kernel.kind == "delta":
+            return np.full(len(targets), self.cloud.weights[0])
+        return kernel_mass(self.kernel, self.cloud, targets, frames=self.frames, source_labels=self.labels,
+                           target_labels=target_labels, charts=self.charts)
 
     def apply(self, values, targets, target_labels=None):
-        """Σ_j Θ(t, x_j) ω_j values_j at the PointSet ``targets`` (Delta: the nearest point's ω values)."""
+        """Σ_j Θ(t, x_j) ω_j values_j at the PointSet ``targets`` (Delta: the nearest point's ω values),
+        normalised as chosen (module docstring)."""
+        out = self._sum(values, targets, target_labels)
+        if self.normalise == "max":
+            if self._max_mass is None:
+                self._max_mass = float(np.max(self.mass(self.cloud.pointset, self.labels)))
+            return out / self._max_mass
+        if self.normalise == "rows":
+            return out / self.mass(targets, target_labels)[:, None, None]
+        return out
+
+    def _sum(self, values, targets, target_labels):
         from metricflow.kernels.cloud_sums import kernel_sum
 
         if self.kernel.kind == "delta":
@@ -132,7 +178,7 @@ class KernelFlow:
                           source_labels=self.labels, target_labels=target_labels, charts=self.charts)
 
     def train_update(self, V):
-        if self.kernel.kind == "delta":
+        if self.kernel.kind == "delta" and self.normalise == "none":
             return self.cloud.weights[:, None, None] * V
         return self.apply(V, self.cloud.pointset, self.labels)
 
@@ -153,7 +199,8 @@ def run_kernel_flow(kernel: str = "gaussian", *, n_train: int | None = None, n_t
                     mode: str = "full", test: str = "sample", test_distance: float | None = None,
                     on_nonpd: str = "stop", record_every: int = 1, cluster_size: int = CLUSTER_SIZE,
                     charts: str = "transport", poly: str = "fermat-quintic", progress=None,
-                    evaluate=(), w_std: float | None = None, b_std: float | None = None) -> dict:
+                    evaluate=(), w_std: float | None = None, b_std: float | None = None,
+                    normalise: str = "none") -> dict:
     """One kernel flow (module docstring); returns the gains, σ curves and events (JSON-able).
 
     ``evaluate``: further test sets ``(test, distance)`` (as ``test``/``test_distance``) on which the
@@ -168,6 +215,7 @@ def run_kernel_flow(kernel: str = "gaussian", *, n_train: int | None = None, n_t
     _choice(test, TESTS, "test")
     _choice(on_nonpd, ON_NONPD, "on_nonpd")
     _choice(charts, CHARTS, "charts")
+    _choice(normalise, NORMALISE, "normalise")
     hp = TABLE1[kernel]
     n_train = hp["n_train"] if n_train is None else n_train
     lr = hp["lr"] if lr is None else lr
@@ -177,7 +225,7 @@ def run_kernel_flow(kernel: str = "gaussian", *, n_train: int | None = None, n_t
     t0 = time.perf_counter()
     cloud = PointCloud(sample_points(poly, n_train, seed, charts))
     test_ps = make_test_points(cloud, n_test, test, test_distance, seed, charts)
-    flow = KernelFlow(cloud, ker, lr, mode, cluster_size, charts)
+    flow = KernelFlow(cloud, ker, lr, mode, cluster_size, charts, normalise)
     test_measure = sigma_measure(PointCloud(test_ps))
     test_labels = flow.test_labels(test_ps)
     g0_test = np.array(test_ps.g_fs)
@@ -224,6 +272,7 @@ def run_kernel_flow(kernel: str = "gaussian", *, n_train: int | None = None, n_t
     s = curve
     return {
         "kernel": kernel, "form": form if kernel == "gaussian" else None, "mode": mode, "charts": charts, "lr": lr,
+        "normalise": normalise,
         "sigma": ker.sigma if kernel == "gaussian" else None,
         "w_std": ker.w_std if kernel == "relu" else None, "b_std": ker.b_std if kernel == "relu" else None,
         "n_train": n_train, "n_test": len(test_ps), "steps": steps, "steps_done": done, "seed": seed,

@@ -8,12 +8,21 @@ point's chart, shape ``(N, k, k)`` complex. With the Monte Carlo quantities of
     r_i = det g_i / det g_FS,i,   w_i = |Ω|²_i / det g_FS,i,   κ = Σ r / Σ w          (B.10)
     σ[g] = Σ_i |w_i − r_i/κ| / Σ_i w_i                                               (B.11)
 
-and the flow is ``∂_t g = Θ · V`` with ``V_i = −δσ/δg(x_i)``: the gradient of σ by JAX
-autodiff with respect to the real and imaginary parts of g_i, divided by the point's
-quadrature weight ω_i = Vol_FS/N (so that V is the functional derivative w.r.t.
-dVol_FS, independent of N: Σ_i ω_i V_i · δg_i = −δσ), made hermitian. With the local
-kernel σ is non-increasing along the exact flow (dσ/dt = −Σ ω_i |V_i|² ≤ 0; σ is
-non-smooth where η = 1 at a point, and a finite step may overshoot there). After every
+and the flow is ``∂_t g = Θ · M`` with M the FS-natural gradient
+
+    M_i = g_FS,i V_i g_FS,i,    V_i = −δσ/δg(x_i):
+
+V is the gradient of σ by JAX autodiff with respect to the real and imaginary parts of g_i,
+divided by the point's quadrature weight ω_i = Vol_FS/N (so that V is the functional
+derivative w.r.t. dVol_FS, independent of N: Σ_i ω_i tr(V_i δg_i) = −δσ), made hermitian
+(:func:`sigma_gradient`). V is of inverse-metric type (∝ g⁻¹ for a function of det g); the
+velocity of a metric must be of metric type, and lowering both indices with g_FS makes it
+so, the same tensor in every chart (V itself is not: its flow would depend on each point's
+choice of chart). Kernels carry this metric-type field between points
+(:mod:`metricflow.kernels.pointcloud`). With the local kernel σ is non-increasing along
+the exact flow (dσ/dt = −Σ ω_i tr(V_i g_FS V_i g_FS) = −Σ ω_i |L_iᴴ V_i L_i|² ≤ 0, L Lᴴ = g_FS;
+σ is non-smooth where η = 1 at a point, and a finite step may overshoot there), and with
+any positive semi-definite kernel (the module above). After every
 record the metric is checked positive definite (:func:`metricflow.flows.monitors.check_metric`).
 
 Flows that need jets (``ricci``, ``perelman``) are not offered: a field of values at
@@ -68,8 +77,9 @@ def sigma_measure(cloud: PointCloud):
     return measure
 
 
-def sigma_velocity(cloud: PointCloud):
-    """``g ↦ −δσ/δg`` at every point (module docstring), hermitian, JAX-traceable."""
+def sigma_gradient(cloud: PointCloud):
+    """``g ↦ V = −δσ/δg`` at every point (module docstring), hermitian, JAX-traceable: the
+    plain gradient (inverse-metric type), which the paper's one-chart experiments descend."""
     import jax
     import jax.numpy as jnp
 
@@ -77,10 +87,26 @@ def sigma_velocity(cloud: PointCloud):
     q = jnp.asarray(cloud.weights)[:, None, None]
     grad = jax.grad(lambda re, im: measure(re + 1j * im)[0], argnums=(0, 1))
 
-    def velocity(g):
+    def gradient(g):
         gr, gi = grad(jnp.real(g), jnp.imag(g))
         V = -(gr + 1j * gi) / q
         return 0.5 * (V + jnp.conj(jnp.swapaxes(V, -1, -2)))
+
+    return gradient
+
+
+def sigma_velocity(cloud: PointCloud):
+    """``g ↦ M = g_FS (−δσ/δg) g_FS`` at every point: the FS-natural gradient, the metric-type
+    velocity of the flow (module docstring), hermitian, JAX-traceable."""
+    import jax.numpy as jnp
+
+    gradient = sigma_gradient(cloud)
+    g_fs = cloud.reference_metric()
+
+    def velocity(g):
+        G = jnp.asarray(g_fs)
+        M = G @ gradient(g) @ G
+        return 0.5 * (M + jnp.conj(jnp.swapaxes(M, -1, -2)))
 
     return velocity
 

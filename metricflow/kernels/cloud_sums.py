@@ -1,36 +1,32 @@
 """The frozen kernels of section 3.2 as blocked sums over a point cloud, for the kernel
-metric flows of :mod:`metricflow.experiments.cy_kernels` (Table 1, Figure 3).
+metric flows of :mod:`metricflow.experiments.cy_kernels` (Table 1, Figure 3). The sum itself
+is the one of :mod:`metricflow.kernels.pointcloud` (the engine's Gaussian runs the same code);
+this module adds the paper's scalar kernels, clusters, the paper's one-chart mode, and a cache
+of the frozen kernel's blocks.
 
 The paper's update is plain gradient descent through a frozen kernel (eq. 2.8, first line,
 a sum over the training batch B):
 
     Δg(x) = −lr Σ_{x' ∈ B} Θ(x, x') ∂σ/∂g(x')                                    (2.8)
 
-with σ the σ-measure (B.11). The engine's velocity V = −δσ/δg (:func:`metricflow.flows.
-pointcloud.sigma_velocity`) is the gradient divided by the quadrature weight ω = Vol_FS/N,
-so ``−∂σ/∂g_j = ω_j V_j`` and the update is ``lr · Σ_j Θ(x, x_j) ω_j V_j`` — what
-:func:`kernel_sum` computes (with ``values = V``). The kernel is component-wise,
-Θ_{ijkl} = δ_ik δ_jl Θ (eq. 2.23, as in 3.5). Two ways to add components at different points:
+with σ the σ-measure (B.11). The kernel is component-wise, Θ_{ijkl} = δ_ik δ_jl Θ (eq. 2.23,
+as in 3.5). Two ways to add components at different points:
 
 * ``charts="one"`` — the paper's (section 3.1): all points rejection-sampled into one chart
-  (:func:`metricflow.cy.sample_in_chart`), the components of ∂σ/∂g summed as they are. With
-  a positive semi-definite Θ this is a descent direction: dσ = −lr Σ_ij Θ_ij ⟨∂_iσ, ∂_jσ⟩ ≤ 0.
-* ``charts="transport"`` — points in their own best charts; the gradient V_j (a tensor of
-  inverse-metric type: for σ = f(det g) it is ∝ g⁻¹) is first made a metric-type tensor with
-  the FS metric, ``g_FS V g_FS`` (the FS-natural gradient; g⁻¹ becomes g), then carried to the
-  target's chart and read in the FS-orthonormal frames as the engine's Gaussian does
-  (:mod:`metricflow.kernels.pointcloud`). In the orthonormal frames covectors and vectors have
-  the same components, so the pairing ⟨∂σ, update⟩ is again Σ Θ_ij ⟨Ṽ_i, R_ij Ṽ_j R_ijᴴ⟩ with
-  R_ij the (unitary) change of frames: a descent direction up to the asymmetry of R between
-  charts. (Carrying V itself as a metric-type tensor, without the raising, is not a descent
-  direction across points: measured, the ReLU NTK then *raises* σ at any learning rate.)
+  (:func:`metricflow.cy.sample_in_chart`), the components of the plain gradient summed as
+  they are: ``values`` is ``−∂σ/∂g / ω`` (:func:`metricflow.flows.pointcloud.sigma_gradient`)
+  and the update ``lr Σ_j Θ(x, x_j) ω_j values_j``. With a positive semi-definite Θ this is a
+  descent direction: dσ = −lr Σ_ij Θ_ij ω_i ω_j ⟨V_i, V_j⟩ ≤ 0.
+* ``charts="transport"`` — points in their own best charts; ``values`` is the engine's
+  velocity, the FS-natural gradient (a metric-type tensor), summed in C^{n+1} by (★) of
+  :mod:`metricflow.kernels.pointcloud`: a descent direction for every PSD Θ, in any charts.
 
 Scalar kernels Θ(x, x') (:class:`CloudKernel`):
 
 * ``printed``: ``exp(−d/(2σ))`` — eq. (3.5) as printed, d the FS distance (3.2);
 * ``gaussian``: ``exp(−d²/(2σ²))`` — the Gaussian in d that (3.5)'s words describe
   (unnormalised: the engine's :class:`~metricflow.kernels.gaussian.Gaussian` is this times
-  ``(2πσ²)^{−k}``);
+  ``(2πσ²)^{−k}``, evaluated by the same function);
 * ``relu``: the infinite-width NTK of a one-hidden-layer ReLU network (eq. 2.9-2.12;
   :func:`metricflow.kernels.mlp.mlp_kernels`) on the real and imaginary parts of the unit
   homogeneous coordinates (z scaled so that its largest coordinate is real positive);
@@ -48,7 +44,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from metricflow.errors import InvalidInputError
-from metricflow.kernels.pointcloud import BLOCK, _from_frame, _targets_by_chart, _unit, block_size
+from metricflow.kernels.pointcloud import (
+    BLOCK,
+    _unit,
+    ambient_sum,
+    block_size,
+    blocked_sum,
+    gaussian_of_overlap,
+    overlaps,
+    pack,
+    source_matrix,
+    symmetric_blocked_sum,
+    unpack,
+)
 
 KINDS = ("relu", "gaussian", "delta")
 FORMS = ("printed", "gaussian")
@@ -85,10 +93,9 @@ class CloudKernel:
             x = np.concatenate([x, np.zeros(((-n) % BLOCK, x.shape[1]))])
             return mlp_kernels(x, features(sources_unit), activation="relu", depth=1,
                                w_std=self.w_std, b_std=self.b_std)["ntk"][:n]
-        d = fs_distance_unit(targets_unit, sources_unit)
         if self.form == "printed":
-            return np.exp(-d / (2.0 * self.sigma))
-        return np.exp(-(d * d) / (2.0 * self.sigma**2))
+            return np.exp(-fs_distance_unit(targets_unit, sources_unit) / (2.0 * self.sigma))
+        return gaussian_of_overlap(overlaps(targets_unit, source_matrix(sources_unit)), self.sigma)
 
 
 def fs_distance_unit(tu, su) -> np.ndarray:
@@ -114,89 +121,127 @@ CACHE_VALUES = 2**25
 
 
 class FrameCache:
-    """``A_c`` (:func:`metricflow.manifolds.pointcloud.frame_map`) of the cloud for each chart
-    asked for, computed once: a source field V has components ``A_c V A_cᴴ`` in the
-    FS-orthonormal frame of chart c; and the frozen kernel's blocks while they fit in
-    :data:`CACHE_VALUES` (beyond, they are recomputed at every call: memory stays linear)."""
+    """What a run computes once for its frozen kernel: the ambient maps ``B = F g_FS⁻¹`` of the
+    cloud (:func:`metricflow.kernels.pointcloud.ambient_map`), the targets' unit coordinates and
+    tangent embeddings, and the kernel's blocks while they fit in :data:`CACHE_VALUES` (beyond,
+    they are recomputed at every call: memory stays linear)."""
 
     def __init__(self, cloud):
+        import threading
+
         self.cloud = cloud
-        self._maps = {}
+        self._lock = threading.Lock()          # blocks are computed by several threads (blocked_sum)
+        self._B = None
+        self._targets = {}
         self._blocks = {}
         self._size = 0
 
     def block(self, key, compute):
-        if key in self._blocks:
-            return self._blocks[key]
+        with self._lock:
+            if key in self._blocks:
+                return self._blocks[key]
         K = compute()
-        if self._size + K.size <= CACHE_VALUES:
-            self._blocks[key] = K
-            self._size += K.size
+        with self._lock:
+            if key not in self._blocks and self._size + K.size <= CACHE_VALUES:
+                self._blocks[key] = K
+                self._size += K.size
         return K
 
-    def to_frame(self, values, chart):
-        from metricflow.manifolds.pointcloud import frame_map
+    @property
+    def ambient_map(self):
+        from metricflow.kernels.pointcloud import ambient_map
 
-        if chart not in self._maps:
-            self._maps[chart] = frame_map(self.cloud.pointset, chart)
-        A = self._maps[chart]
-        return A @ values @ np.conj(np.swapaxes(A, 1, 2))
+        if self._B is None:
+            self._B = ambient_map(self.cloud.embedding, self.cloud.reference_metric())
+        return self._B
+
+    def targets(self, targets):
+        from metricflow.kernels.pointcloud import target_geometry
+
+        key = id(targets)
+        if key not in self._targets:
+            self._targets[key] = (targets, target_geometry(targets))
+        return self._targets[key][1]
+
+
+def _weights(kernel, frames, key, source_labels, target_labels):
+    """The ``weights(tb, start)`` callback of :func:`metricflow.kernels.pointcloud.blocked_sum`:
+    the kernel's block (cached), restricted to equal labels when labels are given."""
+    src = _unit(frames.cloud.points)
+
+    def weights(tb, start):
+        def compute():
+            K = kernel.weights(tb, src)
+            if source_labels is not None:
+                rows = np.asarray(target_labels)[start:start + len(tb)]
+                K = K * (rows[:, None] == np.asarray(source_labels)[None, :])
+            return K
+
+        return frames.block(key + (start, len(tb)), compute)
+
+    return weights
 
 
 def kernel_sum(kernel: CloudKernel, cloud, values, targets, *, frames: FrameCache | None = None,
                source_labels=None, target_labels=None, block: int | None = None,
                charts: str = "transport") -> np.ndarray:
     """``Σ_j Θ(t, x_j) ω_j values_j`` at the points of the PointSet ``targets``, each in its own
-    chart (module docstring); restricted to equal labels when labels are given. ``charts="one"``:
-    the paper's way (all points in one chart, plain components summed, no frames)."""
+    chart, summed by (★) of :mod:`metricflow.kernels.pointcloud` (``values`` metric-type);
+    restricted to equal labels when labels are given. ``charts="one"``: the paper's way (every
+    point in one chart, plain components summed)."""
     values = np.asarray(values)
-    N, k = cloud.npoints, cloud.dim
     frames = frames or FrameCache(cloud)
-    src = _unit(cloud.points)
-    q = cloud.weights[:, None]
-    out = np.zeros((len(targets), k, k), dtype=np.complex128)
+    tu, tF = frames.targets(targets)
+    if targets is cloud.pointset and (source_labels is None or target_labels is source_labels):
+        total = _symmetric_total(kernel, frames, (kernel, charts, "tiles"), source_labels, block)
+    else:
+        total = _total(kernel, frames, (id(targets), kernel, charts), tu, source_labels, target_labels, block)
     if charts == "one":
-        return _one_chart_sum(kernel, cloud, values, targets, frames, source_labels, target_labels, block)
-    g = cloud.reference_metric()
-    raised = g @ values @ g                  # the FS-natural gradient: a metric-type tensor
-    for chart, idx in _targets_by_chart(targets):
-        flat = (frames.to_frame(raised, chart)).reshape(N, k * k) * q
-        tu = _unit(targets.points[idx])
-        b = block or block_size(idx.size, N)
-        S = np.empty((idx.size, k * k), dtype=np.complex128)
-        for s in range(0, idx.size, b):
-            rows = idx[s:s + b]
-            K = frames.block((id(targets), kernel, chart, s, b),
-                             lambda rows=rows, tb=tu[s:s + b]: _weights(kernel, tb, src, rows, source_labels,
-                                                                        target_labels))
-            S[s:s + b] = K @ flat
-        out[idx] = _from_frame(np.linalg.cholesky(targets.g_fs[idx]), S.reshape(-1, k, k))
-    return out
+        _check_one_chart(cloud, targets)
+        return unpack(total(pack(values) * cloud.weights[:, None]), cloud.dim)
+    return ambient_sum(total, cloud, values, tF, B=frames.ambient_map)
 
 
-def _weights(kernel, tb, src, rows, source_labels, target_labels):
-    K = kernel.weights(tb, src)
-    if source_labels is not None:
-        K = K * (np.asarray(target_labels)[rows, None] == np.asarray(source_labels)[None, :])
-    return K
+def _symmetric_total(kernel, frames, key, labels, block):
+    """``flat ↦ Σ_j Θ(x_i, x_j) flat_j`` at the cloud's own points: the symmetric kernel by
+    tiles computed once for both triangles (:func:`metricflow.kernels.pointcloud.
+    symmetric_blocked_sum`), cached like the blocks."""
+    src = _unit(frames.cloud.points)
+    b = block or BLOCK
+
+    def tile(a, c):
+        def compute():
+            K = kernel.weights(src[a:a + b], src[c:c + b])
+            if labels is not None:
+                lab = np.asarray(labels)
+                K = K * (lab[a:a + b, None] == lab[None, c:c + b])
+            return K
+
+        return frames.block(key + (a, c, b), compute)
+
+    return lambda flat: symmetric_blocked_sum(tile, flat, b)
 
 
-def _one_chart_sum(kernel, cloud, values, targets, frames, source_labels, target_labels, block):
-    """The paper's component-wise sum (section 3.1): every point in one chart, Σ_j Θ ω_j V_j."""
+def _total(kernel, frames, key, tu, source_labels, target_labels, block):
+    """``flat ↦ Σ_j Θ(t, x_j) flat_j`` at the targets ``tu`` by the kernel's (cached) blocks."""
+    weights = _weights(kernel, frames, key, source_labels, target_labels)
+    b = block or block_size(len(tu), frames.cloud.npoints)
+    return lambda flat: blocked_sum(weights, tu, flat, b)
+
+
+def kernel_mass(kernel: CloudKernel, cloud, targets, *, frames: FrameCache | None = None, source_labels=None,
+                target_labels=None, charts: str = "transport") -> np.ndarray:
+    """``Σ_j Θ(t, x_j) ω_j`` at each target: the kernel's mass, by the same blocks (and cache)
+    as :func:`kernel_sum` (the normalisations of the updates, section 3.2)."""
+    frames = frames or FrameCache(cloud)
+    tu, _ = frames.targets(targets)
+    total = _total(kernel, frames, (id(targets), kernel, charts), tu, source_labels, target_labels, None)
+    return total(cloud.weights[:, None])[:, 0]
+
+
+def _check_one_chart(cloud, targets):
     charts = {(int(p), int(e)) for p, e in zip(np.r_[cloud.pointset.patch, targets.patch],
                                                   np.r_[cloud.pointset.elim, targets.elim], strict=True)}
     if len(charts) != 1:
         raise InvalidInputError("charts", "the paper's one-chart sum needs every point in one chart, "
                                 f"got {sorted(charts)}")
-    N, k = cloud.npoints, cloud.dim
-    flat = np.asarray(values).reshape(N, k * k) * cloud.weights[:, None]
-    src, tu = _unit(cloud.points), _unit(targets.points)
-    b = block or block_size(len(targets), N)
-    out = np.empty((len(targets), k * k), dtype=np.complex128)
-    for s in range(0, len(targets), b):
-        rows = np.arange(s, min(s + b, len(targets)))
-        K = frames.block((id(targets), kernel, "one", s, b),
-                         lambda rows=rows, tb=tu[s:s + b]: _weights(kernel, tb, src, rows, source_labels,
-                                                                    target_labels))
-        out[s:s + b] = K @ flat
-    return out.reshape(-1, k, k)

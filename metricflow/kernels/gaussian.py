@@ -118,9 +118,11 @@ class Gaussian(Kernel):
       (:func:`metricflow.flows.semilocal.smear_fft`; integer frequencies, docs/ntk.md);
     * on S²: the round heat kernel at time σ²/2, ``e^{−σ² l(l+1)/2}`` per degree l;
     * on a :class:`~metricflow.manifolds.PointCloud`: ``(2πσ²)^{−k} e^{−d²/(2σ²)}`` of the FS
-      geodesic distance d (real dimension 2k) against ``dVol_FS``, in blocks of points,
-      each contribution written in the chart of the point where it is applied
-      (:mod:`metricflow.kernels.pointcloud`).
+      geodesic distance d (real dimension 2k) against ``dVol_FS``, in blocks of points, on
+      metric-type fields (the FS-natural gradient), the tensors of different points added in
+      C^{n+1} through the tangent embedding and read back in each point's chart — (★) of
+      :mod:`metricflow.kernels.pointcloud`, a descent direction for the σ-flow wherever the
+      kernel is positive semi-definite.
     """
 
     sigma: float

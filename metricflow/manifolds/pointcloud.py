@@ -159,6 +159,12 @@ class PointCloud(Manifold):
         point in its own chart, (N, k, k): the FS-orthonormal frame of that chart."""
         return np.linalg.cholesky(self.pointset.g_fs)
 
+    @cached_property
+    def embedding(self) -> np.ndarray:
+        """``F`` with ``Fᴴ F = g_FS`` at each point, (N, n+1, k): the tangent space of X in
+        C^{n+1} (:func:`tangent_embedding`)."""
+        return tangent_embedding(self.pointset)
+
     def to_frame(self, values, chart) -> np.ndarray:
         """``values`` in the FS-orthonormal frame of ``chart`` (:func:`to_frame`)."""
         return to_frame(self.pointset, values, chart)
@@ -195,6 +201,25 @@ def transition(pointset, chart) -> tuple[np.ndarray, np.ndarray]:
         big = np.max(np.abs(np.nan_to_num(T, nan=np.inf)), axis=(1, 2))
         ok = np.all(np.isfinite(T), axis=(1, 2)) & (big < SINGULAR_TRANSITION)
     return np.where(ok[:, None, None], np.nan_to_num(T), 0.0), ok
+
+
+def tangent_embedding(pointset) -> np.ndarray:
+    """``F = P̄ J̄ / |z|`` per point, (N, n+1, k): J = dz/dx the Jacobian of the embedding in
+    the point's own chart (:func:`metricflow.cy.geometry.jacobian`), ``P = 1 − u uᴴ`` the
+    projector orthogonal to the unit representative u = z/|z|. Then ``Fᴴ F = g_FS`` exactly
+    (the pulled-back FS metric, ``Jᵀ (1 − ū uᵀ) J̄ / |z|²``, docs/cy.md), the columns of F
+    span the horizontal lift of T_xX in C^{n+1}, and F is chart-independent up to a phase:
+    in another chart F' = λ F T̄ with |λ| = 1 and T the chart transition, so ``F V Fᴴ`` of an
+    inverse-metric-type V (``V' = T̄⁻¹ V T⁻ᵀ``) is one matrix of C^{(n+1)×(n+1)} whatever the
+    chart (:mod:`metricflow.kernels.pointcloud`)."""
+    from metricflow.cy.geometry import jacobian
+
+    z = np.asarray(pointset.points)
+    norm = np.linalg.norm(z, axis=1)
+    u = z / norm[:, None]
+    J = jacobian(pointset)
+    PJ = J - u[:, :, None] * (np.conj(u)[:, None, :] @ J)
+    return np.conj(PJ) / norm[:, None, None]
 
 
 def frame_map(pointset, chart) -> np.ndarray:

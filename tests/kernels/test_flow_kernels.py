@@ -104,30 +104,50 @@ def test_chart_transition_of_a_global_tensor(cloud):
         assert np.all(moved[~ok] == 0)
 
 
-def test_the_fs_metric_is_carried_to_itself(cloud):
-    """Contributions are read in the FS-orthonormal frame of the target's chart, so the FS
-    metric (the same tensor everywhere, in those frames the identity) smooths to
-    (Σ_j K_σ(d_ij) ω_j) g_FS(x_i) exactly: a constant tensor field pushed to every chart."""
+def test_the_ambient_form_of_a_tensor_is_chart_free(cloud):
+    """(★) of kernels.pointcloud adds F V Fᴴ (V of inverse-metric type) over points: computed
+    from another chart (F' of that chart, V' = T̄⁻¹ V T⁻ᵀ) it is the same matrix, and Fᴴ F = g_FS."""
+    from metricflow.cy.geometry import jacobian
+
+    F = cloud.embedding
+    np.testing.assert_allclose(np.conj(np.swapaxes(F, 1, 2)) @ F, cloud.reference_metric(), atol=1e-14)
+    rng = np.random.default_rng(0)
+    V = rng.normal(size=(cloud.npoints, 3, 3)) + 1j * rng.normal(size=(cloud.npoints, 3, 3))
+    V = V + np.conj(np.swapaxes(V, 1, 2))
+    for chart in [(0, 1), (3, 2)]:
+        T, ok = cloud.transition_to(chart)
+        geo = cy.point_geometry(cloud.surface, cloud.points, chart=chart)
+        J = jacobian(geo["patch"], geo["coords"], geo["elim"], geo["dxe"])[ok]
+        z = geo["points"][ok]
+        u = z / np.linalg.norm(z, axis=1, keepdims=True)
+        F2 = np.conj(J - u[:, :, None] * (np.conj(u)[:, None, :] @ J)) / np.linalg.norm(z, axis=1)[:, None, None]
+        Ti = np.linalg.inv(T[ok])
+        V2 = np.conj(Ti) @ V[ok] @ np.swapaxes(Ti, 1, 2)
+        A1 = F[ok] @ V[ok] @ np.conj(np.swapaxes(F[ok], 1, 2))
+        A2 = F2 @ V2 @ np.conj(np.swapaxes(F2, 1, 2))
+        # round-off of T⁻¹ with |T| < 1e4 where ok (SINGULAR_TRANSITION): measured 8e-8 relative
+        np.testing.assert_allclose(A2, A1, atol=1e-6 * np.abs(A1).max())
+
+
+def test_the_fs_metric_is_carried_by_projections(cloud):
+    """g_FS in (★): each source's ambient form is the orthogonal projector Π_j onto T_{x_j}
+    (here from an SVD of F_j, independently of g⁻¹), read at x_i as F_iᴴ Π_j F_i, which lies
+    between 0 and g_FS(x_i) (a contraction): Θ·g_FS = F_iᴴ (Σ_j K_ij ω_j Π_j) F_i ≤ mass_i g_FS."""
     from metricflow.cy import fs_distance_matrix
 
-    for chart in cloud.chart_groups():
-        moved = cloud.to_frame(cloud.reference_metric(), chart)
-        _, ok = cloud.transition_to(chart)
-        # round-off of L⁻¹ (Tᵀ g T̄) L⁻ᴴ with cond(Tᵀ g T̄) ≤ |T|² cond(g) ≲ 1e10 where ok
-        np.testing.assert_allclose(moved[ok], np.broadcast_to(np.eye(3), moved[ok].shape), atol=1e-6)
     sigma = 0.4
     with x64():
         out = np.asarray(Gaussian(sigma).operator(cloud)(jnp.asarray(cloud.reference_metric())))
     D = fs_distance_matrix(cloud.points)
-    mass = ((2 * np.pi * sigma**2) ** -3 * np.exp(-D**2 / (2 * sigma**2)) * cloud.weights).sum(1)
-    dropped = np.zeros(cloud.npoints, bool)   # sources whose transition to the target's chart is singular
-    for chart, idx in cloud.chart_groups().items():
-        _, ok = cloud.transition_to(chart)
-        K = (2 * np.pi * sigma**2) ** -3 * np.exp(-D[np.ix_(idx, ~ok)] ** 2 / (2 * sigma**2)) * cloud.weights[~ok]
-        mass[idx] -= K.sum(1)
-        dropped[idx] = K.sum(1) > 0
-    np.testing.assert_allclose(out, mass[:, None, None] * cloud.reference_metric(),
-                               atol=1e-6 * np.max(np.abs(out)))
+    K = (2 * np.pi * sigma**2) ** -3 * np.exp(-D**2 / (2 * sigma**2)) * cloud.weights
+    U = np.linalg.svd(cloud.embedding, full_matrices=False)[0]          # (N, 5, 3) orthonormal columns
+    Pi = U @ np.conj(np.swapaxes(U, 1, 2))
+    F = cloud.embedding
+    expected = np.conj(np.swapaxes(F, 1, 2)) @ np.einsum("ij,jab->iab", K, Pi) @ F
+    np.testing.assert_allclose(out, expected, atol=1e-12 * np.abs(expected).max())
+    gap = K.sum(1)[:, None, None] * cloud.reference_metric() - out
+    assert np.all(np.linalg.eigvalsh(gap) > -1e-12 * np.abs(out).max())
+    assert np.all(np.linalg.eigvalsh(out) > 0)
 
 
 def test_blocked_gaussian_equals_dense(cloud):
@@ -146,10 +166,11 @@ def test_blocked_gaussian_equals_dense(cloud):
 def test_gaussian_tends_to_delta_as_sigma_shrinks():
     """On the cubic curve (real dimension 2, so N σ² resolves the kernel at N = 4000) the
     smoothing of a smooth tensor field f g_FS approaches f g_FS as σ decreases. The bias is
-    O(σ²) times the variation of f and of the frames over the kernel's width, the Monte Carlo
-    error O(1/√(N σ²)) (≈ 0.1 at σ = 0.15 here): the upper quartile of the relative error,
-    where the bias dominates, was measured 0.76, 0.40, 0.19 at σ = 0.6, 0.3, 0.15 (and 0.25 at
-    0.075, where the noise takes over at this N)."""
+    O(σ²) times the variation of f and of the tangent spaces over the kernel's width, the Monte
+    Carlo error O(1/√(N σ²)) (≈ 0.1 at σ = 0.15 here): the upper quartile of the relative error,
+    where the bias dominates, was measured 0.57, 0.41, 0.21 at σ = 0.6, 0.3, 0.15 with (★)
+    (0.76, 0.40, 0.19 with the chart frames before: at σ = 0.6 the kernel spans the whole
+    curve and the two constructions differ most; the halving 0.3 → 0.15 is the asymptotic one)."""
     C = PointCloud.sample("cubic-curve", n=4000, seed=1)
     z = C.points
     f = np.abs(z[:, 0]) ** 2 / np.sum(np.abs(z) ** 2, axis=1)
@@ -159,7 +180,7 @@ def test_gaussian_tends_to_delta_as_sigma_shrinks():
         for sigma in (0.6, 0.3, 0.15):
             out = np.asarray(Gaussian(sigma).operator(C)(jnp.asarray(V)))
             errs.append(np.percentile(np.abs(out / V - 1), 75))
-    assert errs[0] > 1.5 * errs[1] > 2.25 * errs[2] and errs[2] < 0.25, errs
+    assert errs[0] > errs[1] > 1.5 * errs[2] and errs[2] < 0.25, errs
 
 
 def test_nearest_is_the_identity_on_the_cloud_and_extends_to_new_points(cloud):
