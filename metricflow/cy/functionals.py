@@ -32,10 +32,6 @@ from metricflow.errors import InvalidInputError
 SIGMA = "sigma"
 
 
-def _mixed(n: int, a: int, b: int) -> tuple:
-    return tuple(int(i == a) for i in range(n)) + tuple(int(i == b) for i in range(n))
-
-
 def point_data(ps) -> dict:
     """The per-point constants of the Monte Carlo sums: det g_FS, w = |Ω|²/det g_FS and Ω (numpy)."""
     return {"det_fs": np.asarray(ps.det_g_fs), "w": np.asarray(ps.weights), "omega": np.asarray(ps.omega)}
@@ -57,20 +53,54 @@ def _sigma(g, data):
     return xp.sum(xp.abs(data["w"] - r / kappa)) / xp.sum(data["w"])
 
 
+def u_jets(g, dg=None, dbg=None, ddg=None) -> dict:
+    """The jets of u (``{alpha: array}``, alpha over (z^1..z^n, z̄^1..z̄^n)) from the metric
+    g[.., a, b] = g_{a b̄} = ∂_a∂̄_b u and, when given, dg[.., a, b, c] = ∂_c g_{a b̄},
+    dbg[.., a, b, d] = ∂̄_d g_{a b̄}, ddg[.., a, b, c, d] = ∂_c∂̄_d g_{a b̄}
+    (:func:`metricflow.cy.curvature.metric_jets`)."""
+    n = g.shape[-1]
+    e = np.eye(2 * n, dtype=np.int64)
+    out = {}
+    for a in range(n):
+        for b in range(n):
+            base = e[a] + e[n + b]
+            out[tuple(base)] = g[:, a, b]
+            for c in range(n):
+                if dg is not None:
+                    out[tuple(base + e[c])] = dg[:, a, b, c]
+                if dbg is not None:
+                    out[tuple(base + e[n + c])] = dbg[:, a, b, c]
+                if ddg is not None:
+                    for d in range(n):
+                        out[tuple(base + e[c] + e[n + d])] = ddg[:, a, b, c, d]
+    return out
+
+
+def compile_element(geo, element, label: str, max_order: int = 2):
+    """An element of the registry's potential algebra (a Lagrangian, a flow velocity) as a
+    kernel ``(ujet, omjet, ombjet, kappa)``; refused (argument ``functional``) if it reads
+    jets of u beyond ``max_order`` derivatives of the metric's potential other than the mixed
+    ones :func:`u_jets` provides, or derivatives of Ω (not computed on the hypersurface)."""
+    from metricflow.symbolic.codegen_potential import compile_potential_kernel
+
+    kern = compile_potential_kernel(geo, element, omega_one=False)
+    n = geo.n
+    ok = all(sum(alpha) <= max_order and 1 <= sum(alpha[:n]) <= 2 and 1 <= sum(alpha[n:]) <= 2
+             for alpha in kern.alphas)
+    omega_derivatives = [str(x) for x in kern.expr.free_symbols
+                         if str(x).startswith("Om") and any(c != "0" for c in str(x).split("_")[1:])]
+    if not ok or omega_derivatives:
+        raise InvalidInputError("functional", f"{label} reads derivatives of the metric or of Omega that are "
+                                f"not computed on the hypersurface; available here: {', '.join(names())}")
+    return kern
+
+
 @lru_cache(maxsize=16)
 def _registry_kernel(functional, n: int):
-    from metricflow.symbolic.codegen_potential import compile_potential_kernel
     from metricflow.symbolic.kahler_functionals import PotentialGeometry
 
     geo = PotentialGeometry(n, jet_order=functional.order, extra=functional.extra)
-    kern = compile_potential_kernel(geo, geo.A.reduce(functional.lagrangian(geo)), omega_one=False)
-    allowed = {_mixed(n, a, b) for a in range(n) for b in range(n)}
-    omega_derivatives = [str(x) for x in kern.expr.free_symbols
-                         if str(x).startswith("Om") and any(c != "0" for c in str(x).split("_")[1:])]
-    if not set(kern.alphas) <= allowed or omega_derivatives:
-        raise InvalidInputError("functional", f"{functional.name!r} reads derivatives of the metric or of "
-                                "Omega; on the hypersurface only the ultra-local functionals are evaluated")
-    return kern
+    return compile_element(geo, geo.A.reduce(functional.lagrangian(geo)), repr(functional.name))
 
 
 def compile_functional(functional, n: int):
@@ -86,21 +116,30 @@ def compile_functional(functional, n: int):
         raise InvalidInputError("functional", f"{fn.name!r} reads derivatives of the metric (order {fn.order}); "
                                 f"on the hypersurface only these are evaluated: {', '.join(names())}")
     kern = _registry_kernel(fn, n)
-    alphas = {(a, b): _mixed(n, a, b) for a in range(n) for b in range(n)}
-    zero = (0,) * (2 * n)  # the jets of Omega are indexed like those of u
 
     def value(g, data):
-        from metricflow import _linalg as la
-
-        xp = la.namespace(g)
-        r = xp.real(la.det(g)) / data["det_fs"]
-        kappa = xp.sum(r) / xp.sum(data["w"])
-        ujet = {alpha: g[:, a, b] for (a, b), alpha in alphas.items()}
-        om = data["omega"]
-        dens = xp.real(kern(ujet, {zero: om}, {zero: xp.conj(om)}, kappa))
-        return xp.sum(dens / data["det_fs"]) / xp.sum(data["w"])
+        return evaluate(kern, u_jets(g), g, data)
 
     return value
+
+
+def evaluate(kern, ujet, g, data):
+    """Σ_p ℒ_p / det g_FS,p / Σ_p w_p for a compiled density (module docstring); κ (B.10) from g."""
+    from metricflow import _linalg as la
+
+    xp = la.namespace(g)
+    r = xp.real(la.det(g)) / data["det_fs"]
+    kappa = xp.sum(r) / xp.sum(data["w"])
+    return xp.sum(pointwise(kern, ujet, data, kappa, xp) / data["det_fs"]) / xp.sum(data["w"])
+
+
+def pointwise(kern, ujet, data, kappa, xp=np):
+    """The real part of a compiled element at the points, with Ω from ``data`` (``xp``:
+    numpy or jax.numpy, the namespace of the jets)."""
+    n = len(next(iter(ujet))) // 2
+    zero = (0,) * (2 * n)  # the jets of Omega are indexed like those of u
+    om = data["omega"]
+    return xp.real(kern(ujet, {zero: om}, {zero: xp.conj(om)}, kappa))
 
 
 def eta(g, data):
@@ -112,4 +151,5 @@ def eta(g, data):
     return r / (xp.sum(r) / xp.sum(data["w"]) * data["w"])
 
 
-__all__ = ["SIGMA", "compile_functional", "eta", "names", "point_data"]
+__all__ = ["SIGMA", "compile_element", "compile_functional", "eta", "evaluate", "names", "point_data", "pointwise",
+           "u_jets"]

@@ -58,10 +58,11 @@ def _optimizer(name: str, learning_rate: float):
 
 
 def minimise(loss, theta0, steps: int, optimizer: str = "adam", learning_rate: float = 0.05,
-             record_every: int = 10, on_record=None) -> tuple[np.ndarray, list[dict]]:
-    """Minimise ``loss(θ)`` (JAX, float64) from θ0 for ``steps`` optax steps; records every
+             record_every: int = 10, on_record=None, aux=None) -> tuple[np.ndarray, list[dict]]:
+    """Minimise ``loss(θ, aux)`` (JAX, float64) from θ0 for ``steps`` optax steps; records every
     ``record_every`` steps (and at 0 and the end): ``step``, ``functional``.  Returns the best
-    recorded θ and the records."""
+    recorded θ and the records.  ``aux`` (the point data) is an *argument* of the jitted
+    step, not a closure: XLA would otherwise constant-fold the large arrays (minutes)."""
     import jax
     import jax.numpy as jnp
     import optax
@@ -73,19 +74,16 @@ def minimise(loss, theta0, steps: int, optimizer: str = "adam", learning_rate: f
         theta = jnp.asarray(theta0, dtype=jnp.float64)
         state = opt.init(theta)
         if optimizer == "lbfgs":
-            vg = optax.value_and_grad_from_state(loss)
-
             @jax.jit
-            def step(theta, state):
-                value, grad = vg(theta, state=state)
-                updates, state = opt.update(grad, state, theta, value=value, grad=grad, value_fn=loss)
+            def step(theta, state, aux):
+                fn = lambda t: loss(t, aux)  # noqa: E731
+                value, grad = optax.value_and_grad_from_state(fn)(theta, state=state)
+                updates, state = opt.update(grad, state, theta, value=value, grad=grad, value_fn=fn)
                 return optax.apply_updates(theta, updates), state, value
         else:
-            vg = jax.value_and_grad(loss)
-
             @jax.jit
-            def step(theta, state):
-                value, grad = vg(theta)
+            def step(theta, state, aux):
+                value, grad = jax.value_and_grad(loss)(theta, aux)
                 updates, state = opt.update(grad, state, theta)
                 return optax.apply_updates(theta, updates), state, value
 
@@ -94,7 +92,7 @@ def minimise(loss, theta0, steps: int, optimizer: str = "adam", learning_rate: f
         t0 = time.perf_counter()
         for i in range(steps + 1):
             if i % record_every == 0 or i == steps:
-                v = float(value_of(theta))
+                v = float(value_of(theta, aux))
                 if not np.isfinite(v):
                     break
                 rec = {"step": i, "functional": v, "seconds": time.perf_counter() - t0}
@@ -104,21 +102,23 @@ def minimise(loss, theta0, steps: int, optimizer: str = "adam", learning_rate: f
                 if on_record is not None:
                     on_record(rec)
             if i < steps:
-                theta, state, _ = step(theta, state)
+                theta, state, _ = step(theta, state, aux)
     return best[1], records
 
 
 def optimise(poly="fermat-quintic", k: int = 2, functional: str = "sigma", n_points: int = 20_000,
              steps: int = 200, seed: int = 0, optimizer: str = "adam", learning_rate: float = 0.05,
              ansatz: str = "auto", n_validation: int | None = None, record_every: int = 10,
-             balanced_iterations: int = 5, on_record=None) -> dict:
+             balanced_iterations: int = 5, balanced_points: int | None = None, on_record=None) -> dict:
     """The optimal metric of degree k for ``functional`` (module docstring).
 
     Returns ``metric`` (the optimum, :class:`~metricflow.cy.algebraic.AlgebraicMetric`),
     ``sigma_balanced`` (the balanced metric), ``sigma_initial`` (its fit by the ansatz, the
     start), ``sigma_final`` (each with ``_stderr``, on the fresh points), ``functional``
     (the training value per record), ``functional_initial``/``functional_final`` on the
-    fresh points, ``records``, the ansatz, the sizes and the seconds of each stage."""
+    fresh points, ``records``, the ansatz, the sizes and the seconds of each stage.
+    ``balanced_points`` caps the T-iteration's points (default 10 N_k² + 50,000: 470,250 at
+    k = 6, which costs minutes a step on two cores; the start need not be converged)."""
     from metricflow import cy
     from metricflow._x64 import x64
     from metricflow.cy import functionals as fl
@@ -133,7 +133,7 @@ def optimise(poly="fermat-quintic", k: int = 2, functional: str = "sigma", n_poi
     value_fn = fl.compile_functional(functional, X.dim)
     A = make_ansatz(X, k, ansatz)
     n_validation = min(max(n_points, 20_000), 100_000) if n_validation is None else int(n_validation)
-    bal, sec_bal = balanced_start(X, k, seed, balanced_iterations)
+    bal, sec_bal = balanced_start(X, k, seed, balanced_iterations, balanced_points)
     t0 = time.perf_counter()
     train = cy.sample(X, n_points, seed=seed_stream(seed, 2))
     valid = cy.sample(X, n_validation, seed=seed_stream(seed, 1))
@@ -145,12 +145,12 @@ def optimise(poly="fermat-quintic", k: int = 2, functional: str = "sigma", n_poi
         feats = {key: jnp.asarray(v) for key, v in feats.items()}
         data = {key: jnp.asarray(v) for key, v in data.items()}
 
-    def loss(theta):
-        return value_fn(A.metric(theta, feats)[0], data)
+    def loss(theta, aux):
+        return value_fn(A.metric(theta, aux[0])[0], aux[1])
 
     theta0 = A.fit(bal.H)
     t0 = time.perf_counter()
-    theta, records = minimise(loss, theta0, steps, optimizer, learning_rate, record_every, on_record)
+    theta, records = minimise(loss, theta0, steps, optimizer, learning_rate, record_every, on_record, (feats, data))
     sec_opt = time.perf_counter() - t0
     out = {"metric": A.to_metric(theta), "functional_name": getattr(functional, "name", functional),
            "functional": [r["functional"] for r in records], "records": records, **A.describe(),
