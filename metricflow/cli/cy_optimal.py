@@ -101,6 +101,72 @@ def optimize(k, functional, n_points, steps, seed, poly, optimizer, learning_rat
                          f"{res['sigma_final_stderr']:.1g} on {res['n_validation']} fresh points; wrote {path}"])
 
 
+FLOW_HELP = ("kahler-ricci (d phi/dt = ln eta + 1 - mean), calabi (d phi/dt = R - mean), or functional:NAME "
+             "(the L2 descent of hn-ultralocal, hn-entropy), projected onto the algebraic ansatz.")
+
+
+@click.command("flow")
+@click.option("--flow", "flow", required=True, help=FLOW_HELP)
+@click.option("--k", "k", type=int, required=True, help="Degree k of the sections.")
+@click.option("--steps", type=int, required=True, help="Time steps.")
+@click.option("--dt", type=float, required=True, help="Time step (the L2 descents are stiff: ~1e-4).")
+@click.option("--n-points", "n_points", type=int, default=2000, show_default=True, help="Points of the flow.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--poly", default="fermat-quintic", show_default=True, help="Hypersurface (as for cy sample).")
+@click.option("--ansatz", type=click.Choice(["auto", "symmetric", "hermitian"]), default="auto", show_default=True)
+@click.option("--init", type=click.Choice(["balanced", "identity"]), default="balanced", show_default=True,
+              help="Start: Donaldson's balanced metric of degree k (5 T-steps) or H = 1.")
+@click.option("--method", type=click.Choice(["euler", "rk4"]), default="euler", show_default=True)
+@click.option("--record-every", "record_every", type=int, default=1, show_default=True)
+@click.option("--n-validation", "n_validation", type=int, default=20_000, show_default=True,
+              help="Fresh points for sigma of the first and last metric.")
+@click.option("--out", "out", required=True, type=str,
+              help="Directory for metric.npz (the last metric), flow.json and checkpoint.npz.")
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.npz; refused if a setting differs.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@library_errors
+def flow(flow, k, steps, dt, n_points, seed, poly, ansatz, init, method, record_every, n_validation, out, resume,
+         as_json):
+    """A derived Kahler flow of the potential within the algebraic ansatz (the flow engine's run_flow)."""
+    from metricflow.cy.functionals import names
+    from metricflow.errors import InvalidInputError
+    from metricflow.flows.algebraic import POTENTIAL_FLOWS
+
+    allowed = POTENTIAL_FLOWS + tuple(f"functional:{n}" for n in names()[1:])
+    if flow not in allowed:
+        raise InvalidInputError("flow", f"expected one of {', '.join(allowed)}, got {flow!r}")
+    _checks.integer(steps, "steps", 1, MAX_STEPS)
+    _checks.real(dt, "dt")
+    _checks.integer(n_points, "n_points", 50, 200_000, "the velocity's least squares hold N x parameters")
+    _checks.seed(seed)
+    _checks.integer(record_every, "record_every", 1, steps)
+    _checks.integer(n_validation, "n_validation", 100, MAX_POINTS)
+    X, A = check_degree(poly, k, ansatz)
+    check_memory(A, n_points * 4 * max(1, A.n_params // 4))  # the Jacobian dK/dtheta and its products
+    from metricflow.io import prepare_output_dir
+
+    outdir = prepare_output_dir(out, "out")
+
+    from metricflow.cy.algebraic import save_metric
+    from metricflow.flows.algebraic import run_algebraic_flow
+    from metricflow.io import write_json_atomic
+
+    def progress(rec):
+        if not as_json:
+            click.echo(f"t = {rec['t']:.4g}: sigma = {rec['sigma']:.5f}, functional = {rec['functional']:.6g}")
+
+    res = run_algebraic_flow(X, k, flow, steps, dt, n_points, seed, ansatz, init, method, record_every,
+                             n_validation, outdir / "checkpoint.npz", resume, progress)
+    path = save_metric(res.pop("metric"), outdir)
+    doc = {**res, "poly": X.spec or X.expression(), "metric": str(path)}
+    write_json_atomic(outdir / "flow.json", doc)
+    _emit(doc, as_json, [f"{flow} on the degree-{k} ansatz ({res['ansatz']}, {res['n_params']} parameters): "
+                         f"sigma {res['sigma_initial']:.5f} -> {res['sigma_final']:.5f} on {n_validation} fresh "
+                         f"points; {res['functional_name']} {res['history'][0]['functional']:.6g} -> "
+                         f"{res['history'][-1]['functional']:.6g}; wrote {path}"])
+
+
 def register(group: click.Group) -> None:
-    """Add ``cy optimize`` to the ``cy`` group."""
+    """Add ``cy optimize`` and ``cy flow`` to the ``cy`` group."""
     group.add_command(optimize)
+    group.add_command(flow)

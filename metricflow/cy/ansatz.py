@@ -109,6 +109,13 @@ class SymmetricAnsatz:
         g = (G / Q[:, None, None] - V[:, :, None] * jnp.conj(V)[:, None, :] / Q[:, None, None] ** 2) / self.k
         return g, Q
 
+    def H_jax(self, theta):
+        """H(θ) = R† D R as a JAX function of θ."""
+        import jax.numpy as jnp
+
+        d = jnp.exp(theta)[self.labels]
+        return jnp.conj(self.R.T) @ (d[:, None] * self.R)
+
     def H(self, theta) -> np.ndarray:
         """The standard-basis H = R† D R (D = diag(e^θ) on the classes)."""
         d = np.exp(np.asarray(theta, dtype=np.float64))[self.labels]
@@ -170,10 +177,15 @@ class HermitianAnsatz:
         return {"z": np.asarray(ps.points), "jac": np.asarray(ps.jacobian)}
 
     def metric(self, theta, feats):
+
+        return _block_metric(feats["z"], feats["jac"], self.H_jax(theta), self.basis, self.k)
+
+    def H_jax(self, theta):
+        """H(θ) = L L† as a JAX function of θ."""
         import jax.numpy as jnp
 
         L = self._L(theta, jnp)
-        return _block_metric(feats["z"], feats["jac"], L @ jnp.conj(L.T), self.basis, self.k)
+        return L @ jnp.conj(L.T)
 
     def H(self, theta) -> np.ndarray:
         L = self._L(np.asarray(theta, dtype=np.float64), np)
