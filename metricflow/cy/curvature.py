@@ -169,13 +169,14 @@ def metric_jets(metric: AlgebraicMetric, ps, block: int = 512) -> dict:
 
 
 def chern_curvature(jets: dict) -> np.ndarray:
-    """Theta[.., c, d, b, a] = R^a_{b c dbar} (module docstring), (N, m, m, m, m)."""
-    from metricflow._linalg import inv
+    """Theta[.., c, d, b, a] = R^a_{b c dbar} (module docstring), (N, m, m, m, m); numpy or JAX."""
+    from metricflow._linalg import inv, namespace
 
+    xp = namespace(jets["g"])
     Gi = inv(jets["g"])[:, None]
-    dg = np.moveaxis(jets["dg"], 3, 1)  # [.., c, a, b] = G_{,c}
-    dbg = np.moveaxis(jets["dbg"], 3, 1)  # [.., d, a, b] = G_{,dbar}
-    ddg = np.moveaxis(jets["ddg"], (3, 4), (1, 2))  # [.., c, d, a, b]
+    dg = xp.moveaxis(jets["dg"], 3, 1)  # [.., c, a, b] = G_{,c}
+    dbg = xp.moveaxis(jets["dbg"], 3, 1)  # [.., d, a, b] = G_{,dbar}
+    ddg = xp.moveaxis(jets["ddg"], (3, 4), (1, 2))  # [.., c, d, a, b]
     A = dg @ Gi  # G_{,c} G^{-1}
     B = dbg @ Gi  # G_{,dbar} G^{-1}
     return -ddg @ Gi[:, None] + A[:, :, None] @ B[:, None, :]

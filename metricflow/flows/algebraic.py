@@ -106,34 +106,29 @@ def _registry_element(name: str, what: str, n: int):
     fn = lookup(name, "kahler")
     geo = PotentialGeometry(n, jet_order=fn.order, extra=fn.extra)
     el = fn.lagrangian(geo) if what == "lagrangian" else fn.paper_flow(geo)
-    return compile_element(geo, geo.A.reduce(el), repr(name), max_order=4), fn
+    return compile_element(geo, geo.A.reduce(el), repr(name)), fn
 
 
-def _jets_of(cloud: AlgebraicCloud, order4: bool):
-    """θ -> (g, u-jets) at the points (JAX): the ansatz's metric, or with ``order4`` the mixed
-    jets up to ∂∂∂̄∂̄K of :func:`metricflow.cy.curvature.jet_function` for H(θ)."""
+def ricci_scalar_fn(cloud: AlgebraicCloud):
+    """θ -> (g, R) at the points (JAX): R = g^{a b̄} R_{a b̄}, the Ricci form the trace of the Chern
+    curvature of :func:`metricflow.cy.curvature.chern_curvature` on the 4-jets of K_H(θ)
+    (:func:`metricflow.cy.curvature.jet_function`)."""
     import jax.numpy as jnp
 
-    from metricflow.cy.curvature import chart_selectors, jet_function
-    from metricflow.cy.functionals import u_jets
+    from metricflow._linalg import inv
+    from metricflow.cy.curvature import chart_selectors, chern_curvature, jet_function
 
-    A, feats = cloud.model, _jax(cloud.features)
-    if not order4:
-        def jets(theta):
-            g = A.metric(theta, feats)[0]
-            return g, u_jets(g)
-
-        return jets
-    ps = cloud.pointset
+    A, ps = cloud.model, cloud.pointset
     S, oe = chart_selectors(ps)
     fn = jet_function(cloud.surface, A.basis, A.k)
     z, S, oe = jnp.asarray(ps.points), jnp.asarray(S), jnp.asarray(oe)
 
-    def jets4(theta):
+    def scalar(theta):
         g, dg, dbg, ddg = fn(z, S, oe, A.H_jax(theta))
-        return g, u_jets(g, dg, dbg, ddg)
+        ricci = jnp.trace(chern_curvature({"g": g, "dg": dg, "dbg": dbg, "ddg": ddg}), axis1=3, axis2=4)
+        return g, jnp.real(jnp.einsum("ndc,ncd->n", inv(g), ricci))
 
-    return jets4
+    return scalar
 
 
 def _system(cloud: AlgebraicCloud, kernel, flow: str, velocity_kind: str, name: str) -> FlowSystem:
@@ -149,20 +144,37 @@ def _system(cloud: AlgebraicCloud, kernel, flow: str, velocity_kind: str, name: 
         raise InvalidInputError("kernel", f"{flow} on the algebraic ansatz is projected in L2: kernel 'local' only")
     data = _jax(cloud.data)
     project, potential = projector(cloud)
-    order4 = name == "calabi"
-    jets = _jets_of(cloud, order4)
-    value_kernel, fn = _registry_element(name, "lagrangian", cloud.dim)
-    flow_kernel = _registry_element(name, "paper_flow", cloud.dim)[0] if velocity_kind == "paper" else None
+    feats = _jax(cloud.features)
+
+    def jets(theta):
+        g = cloud.model.metric(theta, feats)[0]
+        return g, fl.u_jets(g)
 
     def ratios(g):
         r = jnp.real(la.det(g)) / data["det_fs"]
         return r, jnp.sum(r) / jnp.sum(data["w"])
 
-    def value(theta):
-        g, uj = jets(theta)
-        return fl.evaluate(value_kernel, uj, g, data)
+    if name == "calabi":  # R from the Chern curvature of the 4-jets (module docstring)
+        scalar = ricci_scalar_fn(cloud)
 
-    if velocity_kind == "paper":
+        def value(theta):  # Calabi (B.7): int R^2 det g d^{2n}x / int |Omega|^2
+            g, R = scalar(theta)
+            return jnp.sum(R**2 * ratios(g)[0]) / jnp.sum(data["w"])
+    else:
+        value_kernel, fn = _registry_element(name, "lagrangian", cloud.dim)
+
+        def value(theta):
+            g, uj = jets(theta)
+            return fl.evaluate(value_kernel, uj, g, data)
+
+    if name == "calabi":
+        def theta_dot(theta):
+            g, R = scalar(theta)
+            r = ratios(g)[0]
+            return project(theta, R - jnp.sum(r * R) / jnp.sum(r), r)
+    elif velocity_kind == "paper":
+        flow_kernel = _registry_element(name, "paper_flow", cloud.dim)[0]
+
         def theta_dot(theta):
             g, uj = jets(theta)
             r, kappa = ratios(g)
@@ -181,7 +193,6 @@ def _system(cloud: AlgebraicCloud, kernel, flow: str, velocity_kind: str, name: 
             return -jnp.linalg.lstsq(G, grad(theta), rcond=1e-12)[0]
 
     value_jit = jax.jit(value)
-    feats = _jax(cloud.features)
     metric_jit = jax.jit(lambda theta: cloud.model.metric(theta, feats)[0])
 
     def diagnostics(s):
