@@ -133,3 +133,13 @@ def test_cli_optimize_refuses_bad_options(tmp_path, capsys, args, option):
     err = capsys.readouterr().err
     assert exc.value.code == 2 and option in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_optimise_hermitian_on_a_non_fermat_quintic():
+    from metricflow.cy.optimal import optimise
+
+    res = optimise("dwork:0.3", 2, "sigma", n_points=3000, steps=30, seed=0, n_validation=5000, record_every=10)
+    assert res["ansatz"] == "hermitian" and res["n_params"] == 15 * 15
+    # measured 0.268 -> 0.072 +- 0.001 on fresh points (0.065 on the training points: 225 parameters on
+    # 3,000 points overfit a little); the fall is far outside the errors
+    assert res["sigma_final"] < 0.8 * res["sigma_initial"]
