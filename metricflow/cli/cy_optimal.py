@@ -142,7 +142,8 @@ def flow(flow, k, steps, dt, n_points, seed, poly, ansatz, init, method, record_
     _checks.integer(record_every, "record_every", 1, steps)
     _checks.integer(n_validation, "n_validation", 100, MAX_POINTS)
     X, A = check_degree(poly, k, ansatz)
-    check_memory(A, n_points * 4 * max(1, A.n_params // 4))  # the Jacobian dK/dtheta and its products
+    check_memory(A, n_points)
+    _checks.fits_in_memory("n_points", 4.0 * 8 * n_points * A.n_params, "the Jacobian dK/dtheta at the points")
     from metricflow.io import prepare_output_dir
 
     outdir = prepare_output_dir(out, "out")
