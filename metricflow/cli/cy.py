@@ -269,6 +269,8 @@ register(cy)
 
 from metricflow.cli.cy_kernels import register as register_kernels  # noqa: E402  (kernel flows, issue 14)
 from metricflow.cli.cy_networks import register as register_networks  # noqa: E402  (cy train, issue 15)
+from metricflow.cli.cy_optimal import register as register_optimal  # noqa: E402  (cy optimize, cy flow, issue 16)
 
 register_kernels(cy)
 register_networks(cy)
+register_optimal(cy)

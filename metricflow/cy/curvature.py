@@ -124,6 +124,27 @@ def _factory(exp_bytes: bytes, shape: tuple[int, int], coef_bytes: bytes):
     return lambda E, k: _kernel(E, k, P_exponents, P_coefficients)
 
 
+def chart_selectors(ps) -> tuple[np.ndarray, np.ndarray]:
+    """S (N, n+1, m), selecting each point's local coordinates, and oe (N, n+1), the
+    one-hot eliminated coordinate: the chart arguments of the jet kernel."""
+    N, n1, m = len(ps), ps.surface.n_ambient, ps.surface.dim
+    ar = np.arange(N)
+    S = np.zeros((N, n1, m))
+    for a in range(m):
+        S[ar, ps.coords[:, a].astype(np.intp), a] = 1.0
+    oe = np.zeros((N, n1))
+    oe[ar, ps.elim.astype(np.intp)] = 1.0
+    return S, oe
+
+
+def jet_function(surface, basis: np.ndarray, k: int):
+    """The jitted kernel ``(z, S, oe, H) -> (g, dg, dbg, ddg)`` of :func:`metric_jets` for one
+    block of points (JAX-traceable in H, so a flow can differentiate or evaluate it inside a jit)."""
+    E_P = np.ascontiguousarray(surface.exponents, dtype=np.int64)
+    c_P = np.ascontiguousarray(surface.coefficients, dtype=np.complex128)
+    return compiled(_factory(E_P.tobytes(), E_P.shape, c_P.tobytes()), basis, k)
+
+
 def metric_jets(metric: AlgebraicMetric, ps, block: int = 512) -> dict:
     """g (N, m, m), dg[.., a, b, c] = d_c g_{a bbar}, dbg[.., a, b, d] = dbar_d g_{a bbar} and
     ddg[.., a, b, c, d] = d_c dbar_d g_{a bbar} in each point's own chart (blocked JAX)."""
@@ -132,17 +153,9 @@ def metric_jets(metric: AlgebraicMetric, ps, block: int = 512) -> dict:
     from metricflow._x64 import x64
 
     metric._check_points(ps)
-    X = metric.surface
-    N, n1, m = len(ps), X.n_ambient, X.dim
-    ar = np.arange(N)
-    S = np.zeros((N, n1, m))
-    for a in range(m):
-        S[ar, ps.coords[:, a].astype(np.intp), a] = 1.0
-    oe = np.zeros((N, n1))
-    oe[ar, ps.elim.astype(np.intp)] = 1.0
-    E_P = np.ascontiguousarray(X.exponents, dtype=np.int64)
-    c_P = np.ascontiguousarray(X.coefficients, dtype=np.complex128)
-    fn = compiled(_factory(E_P.tobytes(), E_P.shape, c_P.tobytes()), metric.basis, metric.k)
+    N, m = len(ps), metric.surface.dim
+    S, oe = chart_selectors(ps)
+    fn = jet_function(metric.surface, metric.basis, metric.k)
     out = {"g": np.empty((N, m, m), complex), "dg": np.empty((N, m, m, m), complex),
            "dbg": np.empty((N, m, m, m), complex), "ddg": np.empty((N, m, m, m, m), complex)}
     with x64():
@@ -156,13 +169,14 @@ def metric_jets(metric: AlgebraicMetric, ps, block: int = 512) -> dict:
 
 
 def chern_curvature(jets: dict) -> np.ndarray:
-    """Theta[.., c, d, b, a] = R^a_{b c dbar} (module docstring), (N, m, m, m, m)."""
-    from metricflow._linalg import inv
+    """Theta[.., c, d, b, a] = R^a_{b c dbar} (module docstring), (N, m, m, m, m); numpy or JAX."""
+    from metricflow._linalg import inv, namespace
 
+    xp = namespace(jets["g"])
     Gi = inv(jets["g"])[:, None]
-    dg = np.moveaxis(jets["dg"], 3, 1)  # [.., c, a, b] = G_{,c}
-    dbg = np.moveaxis(jets["dbg"], 3, 1)  # [.., d, a, b] = G_{,dbar}
-    ddg = np.moveaxis(jets["ddg"], (3, 4), (1, 2))  # [.., c, d, a, b]
+    dg = xp.moveaxis(jets["dg"], 3, 1)  # [.., c, a, b] = G_{,c}
+    dbg = xp.moveaxis(jets["dbg"], 3, 1)  # [.., d, a, b] = G_{,dbar}
+    ddg = xp.moveaxis(jets["ddg"], (3, 4), (1, 2))  # [.., c, d, a, b]
     A = dg @ Gi  # G_{,c} G^{-1}
     B = dbg @ Gi  # G_{,dbar} G^{-1}
     return -ddg @ Gi[:, None] + A[:, :, None] @ B[:, None, :]
@@ -234,4 +248,5 @@ def curvature_report(metric, ps, block: int = 512) -> dict:
             "ricci_scalar_mean": float(np.mean(pw["ricci_scalar"] * r) / r.mean())}
 
 
-__all__ = ["chern_curvature", "curvature_report", "metric_jets", "pointwise_curvature", "top_chern_density"]
+__all__ = ["chart_selectors", "chern_curvature", "curvature_report", "jet_function", "metric_jets",
+           "pointwise_curvature", "top_chern_density"]

@@ -26,7 +26,7 @@ _RESOLVERS: dict[tuple[type, str], Callable] = {}
 
 #: the modules whose import registers the built-in flow systems
 MODULES = ("metricflow.flows.torus", "metricflow.flows.sphere", "metricflow.flows.pointcloud",
-           "metricflow.flows.kahler")
+           "metricflow.flows.kahler", "metricflow.flows.algebraic")
 
 
 def register(manifold_class: type, name: str, resolve: Callable | None = None):

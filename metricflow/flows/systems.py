@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from metricflow.errors import InvalidInputError, NumericalError
 from metricflow.flows.dilaton import DILATON_TOLERANCE
 
-FLOWS = ("ricci", "perelman", "sigma")
+FLOWS = ("ricci", "perelman", "sigma", "kahler-ricci", "calabi")
 
 
 @dataclass(frozen=True)
