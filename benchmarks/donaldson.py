@@ -8,7 +8,7 @@ Ashmore-He-Ovrut (arXiv 1910.08605) sigma_1 ~ 0.375, sigma_2 ~ 0.274 for the Fer
 quintic, and the fit sigma_k ~ 3.1/k^2 - 4.2/k^3 of Douglas-Karp-Lukic-Reinbacher
 (hep-th/0612075) for a nearby quintic.  Prints ONE JSON object.
 
-    python benchmarks/donaldson.py [--kmax 6] [--iterations 5] [--n-validation 50000] [--out F]
+    python benchmarks/donaldson.py [--kmin 1] [--kmax 6] [--iterations 5] [--n-validation 50000] [--out F]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def dklr(k: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--kmin", type=int, default=1)
     ap.add_argument("--kmax", type=int, default=6)
     ap.add_argument("--iterations", type=int, default=5)
     ap.add_argument("--n-validation", type=int, default=50_000)
@@ -50,7 +51,7 @@ def main() -> None:
     valid = cy.sample(X, args.n_validation, seed=seed_stream(args.seed, 1))
     fs = cy.sigma(valid, "fs")
     rows = []
-    for k in range(1, args.kmax + 1):
+    for k in range(args.kmin, args.kmax + 1):
         metric = AlgebraicMetric.identity(X, k)
         N = metric.n_sections
         n_points = min(recommended_points(N), args.max_points)
