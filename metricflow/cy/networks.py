@@ -168,6 +168,20 @@ def ddbar(f, z):
     return 0.25 * (hxx + hyy + 1j * (hxy - hyx))
 
 
+def ddbar_pulled(f, z, jac):
+    """J^T (∂∂̄f) conj(J) (m, m): ∂_a ∂̄_b f along the holomorphic directions v_a = J[:, a]
+    by the real Hessian in the 2m real directions v_a and i v_a only (not all 2(n+1)):
+    with D_a, D_{ia} the real derivatives along v_a and i v_a, ∂_a = ½(D_a - i D_{ia}) and
+    ∂̄_b = ½(D_b + i D_{ib}), so ∂_a ∂̄_b f = ¼[D_a D_b + D_{ia} D_{ib} + i(D_a D_{ib} - D_{ia} D_b)]."""
+    import jax
+    import jax.numpy as jnp
+
+    m = jac.shape[1]
+    Hr = jax.hessian(lambda t: f(z + jac @ t[:m] + 1j * (jac @ t[m:])))(jnp.zeros(2 * m, dtype=jnp.real(z).dtype))
+    a, b, c, d = Hr[:m, :m], Hr[:m, m:], Hr[m:, :m], Hr[m:, m:]
+    return 0.25 * (a + d + 1j * (b - c))
+
+
 def ambient_metric(arch: Architecture, params, z, base_fn=None):
     """The model's ambient hermitian form G_{i jbar}(z), (n+1, n+1); ``base_fn(z)`` the
     ambient form of a base metric replacing G^FS under the potential model
@@ -204,6 +218,9 @@ def point_metric(arch: Architecture, params, z, jac, base_fn=None):
         delta = jax.tree_util.tree_map(lambda a, b: a - b, params["theta"], theta0)
         g0, dg = jax.jvp(lambda p: point_metric(arch, p, z, jac, base_fn), (theta0,), (delta,))
         return g0 + dg
+    if arch.kind == "phi":  # the Hessian of φ in the tangent directions only (ddbar_pulled): 2m, not 2(n+1)
+        G = fs_ambient(z) if base_fn is None else base_fn(z)
+        return jac.T @ G @ jnp.conj(jac) + ddbar_pulled(lambda w: potential(arch, params, w), z, jac)
     return jac.T @ ambient_metric(arch, params, z, base_fn) @ jnp.conj(jac)
 
 
@@ -242,14 +259,13 @@ def batch_metric(arch: Architecture, params, z, jac, g_base=None):
     values ``g_base`` (B, m, m) of a base metric at the points (computed once: they do not
     depend on the parameters), the potential model on it, g_base + J^T (∂∂̄φ) conj(J)."""
     import jax
-    import jax.numpy as jnp
 
     if g_base is None:
         return jax.vmap(lambda a, b: point_metric(arch, params, a, b))(z, jac)
     _check_base(arch, g_base)
 
     def correction(a, b):
-        return b.T @ ddbar(lambda w: potential(arch, params, w), a) @ jnp.conj(b)
+        return ddbar_pulled(lambda w: potential(arch, params, w), a, b)
 
     return g_base + jax.vmap(correction)(z, jac)
 
@@ -355,6 +371,5 @@ def load_network(path: str | Path, argument: str = "metric") -> NetworkMetric:
 
 
 __all__ = ["ACTIVATIONS", "Architecture", "KINDS", "NetworkMetric", "ambient_metric", "batch_metric", "ddbar",
-           "fs_ambient", "init_params", "invariant_features", "linearised", "load_network",
-           "packed_metric", "packed_point", "point_metric", "potential",
-           "save_network"]
+           "ddbar_pulled", "fs_ambient", "init_params", "invariant_features", "linearised", "load_network",
+           "packed_metric", "packed_point", "point_metric", "potential", "save_network"]
