@@ -91,13 +91,18 @@ def lbfgs_iterations(loss_fn, tx):
     import jax
     import optax
 
-    def one(_, carry):
-        params, opt, _ = carry
-        value, grad = optax.value_and_grad_from_state(loss_fn)(params, state=opt)
-        updates, opt = tx.update(grad, opt, params, value=value, grad=grad, value_fn=loss_fn)
-        return optax.apply_updates(params, updates), opt, value
-
     def run(params, opt, k, value0):
+        dtype = jax.tree_util.tree_leaves(params)[0].dtype
+
+        def value_fn(p):  # in the parameters' precision, as optax's L-BFGS state keeps it
+            return loss_fn(p).astype(dtype)
+
+        def one(_, carry):
+            params, opt, _ = carry
+            value, grad = optax.value_and_grad_from_state(value_fn)(params, state=opt)
+            updates, opt = tx.update(grad, opt, params, value=value, grad=grad, value_fn=value_fn)
+            return optax.apply_updates(params, updates), opt, value.astype(value0.dtype)
+
         return jax.lax.fori_loop(0, k, one, (params, opt, value0))
 
     return run

@@ -112,7 +112,7 @@ def test_phi_on_base_is_kahler_and_reduces_to_the_base(points, base_dir):
 
 CFG = dict(model="mult", hidden=(16, 16), activation="gelu", epochs=2, n_points=300, n_test=100, batch_size=100,
            lr=3e-3, n_diagnostic=20, weights={"transition": 0.0}, schedule="cosine", lbfgs_steps=7,
-           lbfgs_points=200)
+           lbfgs_points=200, precision="float32")  # the recipes' precision: the L-BFGS state is float32
 
 
 class Stop(Exception):
