@@ -11,7 +11,6 @@ import pytest
 
 from metricflow import cy
 from metricflow._x64 import x64
-from metricflow.cli import main
 from metricflow.cy import algebraic as alg
 from metricflow.cy import losses as L
 from metricflow.cy import networks as nw
@@ -115,11 +114,7 @@ CFG = dict(model="mult", hidden=(16, 16), activation="gelu", epochs=2, n_points=
            lbfgs_points=200, precision="float32")  # the recipes' precision: the L-BFGS state is float32
 
 
-class Stop(Exception):
-    pass
-
-
-def test_lbfgs_phase_lowers_the_loss_and_resumes_bit_for_bit(tmp_path):
+def test_lbfgs_phase_lowers_the_loss_and_resumes_bit_for_bit(tmp_path, kill_at):
     full = run_training(TrainConfig(**CFG), out=tmp_path / "a")
     h = full["history"]
     assert len(h) == 2 + 2 + 1  # epoch 0, two Adam epochs, two L-BFGS records (5 + 2 iterations)
@@ -127,12 +122,8 @@ def test_lbfgs_phase_lowers_the_loss_and_resumes_bit_for_bit(tmp_path):
     assert h[-1]["loss"] < h[-2]["loss"] < h[2]["loss"]
     assert full["sigma_train_final"] < full["sigma_train_initial"]
 
-    def kill(row):
-        if row["step"] == 3:  # inside the L-BFGS phase: its state is in the checkpoint
-            raise Stop
-
-    with pytest.raises(Stop):
-        run_training(TrainConfig(**CFG), out=tmp_path / "b", callback=kill)
+    with pytest.raises(kill_at.Killed):  # killed inside the L-BFGS phase: its state is in the checkpoint
+        run_training(TrainConfig(**CFG), out=tmp_path / "b", callback=kill_at(3))
     resumed = run_training(TrainConfig(**CFG), out=tmp_path / "b", resume=True)
     assert resumed["epochs_run_here"] == 0 and resumed["lbfgs_seconds_here"] > 0
     for a, b in zip(full["state"]["params"], resumed["state"]["params"], strict=True):
@@ -144,17 +135,7 @@ def test_lbfgs_phase_lowers_the_loss_and_resumes_bit_for_bit(tmp_path):
         assert exc.value.argument == key
 
 
-def _run(args, capsys):
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def test_phi_on_base_trains_saves_and_reloads(tmp_path, capsys, base_dir):
+def test_phi_on_base_trains_saves_and_reloads(tmp_path, run_cli, base_dir):
     import shutil
 
     out, mine = tmp_path / "run", tmp_path / "base"
@@ -162,7 +143,7 @@ def test_phi_on_base_trains_saves_and_reloads(tmp_path, capsys, base_dir):
     args = ["cy", "train", "--model", "phi", "--base", str(mine), "--hidden", "16,16", "--epochs", "2", "--n-points",
             "300", "--n-test", "200", "--batch-size", "100", "--lr", "3e-3", "--schedule", "exponential", "--seed",
             "4", "--out", str(out), "--json"]
-    code, text, err = _run(args, capsys)
+    code, text, err = run_cli(args)
     assert code == 0, err
     doc = json.loads(text)
     base_sigma = doc["sigma_test_initial"]
@@ -176,13 +157,13 @@ def test_phi_on_base_trains_saves_and_reloads(tmp_path, capsys, base_dir):
     assert net.base is not None and net.base.k == 2
     assert abs(cy.sigma(test_ps, net)["sigma"] - doc["sigma_test_final"]) < 1e-12  # reloaded: the same metric
     pts = tmp_path / "p.npz"
-    assert _run(["cy", "sample", "--n", "100", "--out", str(pts)], capsys)[0] == 0
-    code, text, err = _run(["cy", "sigma", "--points", str(pts), "--metric", str(out), "--json"], capsys)
+    assert run_cli(["cy", "sample", "--n", "100", "--out", str(pts)])[0] == 0
+    code, text, err = run_cli(["cy", "sigma", "--points", str(pts), "--metric", str(out), "--json"])
     assert code == 0, err
     assert 0 < json.loads(text)["sigma"] < 1
     # the same folder now holding another metric (its H differs): the resume is refused, naming the option
     alg.save_metric(alg.AlgebraicMetric.identity(cy.hypersurface("fermat-quintic"), 2), mine)
-    code, text, err = _run([*args, "--resume"], capsys)
+    code, text, err = run_cli([*args, "--resume"])
     assert code == 2 and "--base" in err
 
 
@@ -195,7 +176,7 @@ def test_phi_on_base_trains_saves_and_reloads(tmp_path, capsys, base_dir):
     (["--lbfgs-points", "10"], "--lbfgs-points"), (["--n-points", "500", "--lbfgs-points", "600"], "--lbfgs-points"),
     (["--model", "phi", "--base", "/nonexistent"], "--base"), (["--model", "mult", "--base", "."], "--base"),
 ])
-def test_hostile_recipe_options(tmp_path, capsys, args, option):
-    code, out, err = _run(["cy", "train", "--out", str(tmp_path / "o"), *args], capsys)
+def test_hostile_recipe_options(tmp_path, run_cli, args, option):
+    code, out, err = run_cli(["cy", "train", "--out", str(tmp_path / "o"), *args])
     assert code == 2 and option in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "o").exists()  # validated before any work
