@@ -115,6 +115,12 @@ class Trainer:
     :data:`~metricflow.experiments.cy_optim.LBFGS_PER_RECORD` L-BFGS iterations)."""
 
     def __init__(self, cfg: TrainConfig):
+        from metricflow._x64 import x64
+
+        with x64():  # the geometry and the data in float64 wherever the trainer is built
+            self._build(cfg)
+
+    def _build(self, cfg: TrainConfig):
         import jax
         import jax.numpy as jnp
         import optax
