@@ -57,3 +57,21 @@ def kill_at():
 
     factory.Killed = Killed
     return factory
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """``run_cli(args) -> (exit code, stdout, stderr)``: ``metricflow`` run in-process
+    (click's SystemExit caught, the output captured)."""
+    from metricflow.cli import main
+
+    def run(args):
+        try:
+            main(args)
+            code = 0
+        except SystemExit as exc:  # click may exit 0
+            code = exc.code or 0
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

@@ -57,7 +57,21 @@ def parse_weights(text: str | None) -> dict:
 @click.option("--n-test", "n_test", type=int, default=None, help="Test points [default: n-points/10, >= 100].")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--batch-size", "batch_size", type=int, default=1000, show_default=True)
-@click.option("--lr", type=float, default=1e-3, show_default=True, help="Adam's learning rate.")
+@click.option("--lr", type=float, default=1e-3, show_default=True,
+              help="Adam's learning rate (the peak of a --schedule).")
+@click.option("--schedule", type=click.Choice(["constant", "cosine", "exponential"]), default="constant",
+              show_default=True, help="Adam's learning rate over the epochs: constant, cosine decay or exponential "
+              "decay (per epoch) to --lr-final, after --warmup epochs of linear warm-up.")
+@click.option("--lr-final", "lr_final", type=float, default=None,
+              help="The schedule's last learning rate [default: lr/100].")
+@click.option("--warmup", type=int, default=0, show_default=True, help="Epochs of linear warm-up of the schedule.")
+@click.option("--lbfgs-steps", "lbfgs_steps", type=int, default=0, show_default=True,
+              help="Full-batch L-BFGS iterations (optax) after the Adam epochs; a record and checkpoint every 5.")
+@click.option("--lbfgs-points", "lbfgs_points", type=int, default=None,
+              help="Training points of the L-BFGS phase [default: all].")
+@click.option("--base", type=str, default=None,
+              help="A saved algebraic metric (folder of 'cy donaldson --out') under the potential network "
+              "(--model phi): g = g_H + ∂∂̄φ.")
 @click.option("--weights", default=None, help="Loss weights, e.g. sigma=1,kahler=1,transition=1,volume=1 "
               "(the default).")
 @click.option("--precision", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
@@ -67,8 +81,8 @@ def parse_weights(text: str | None) -> dict:
 @click.option("--resume", is_flag=True, help="Continue the run whose checkpoint is in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @library_errors
-def train(model, hidden, activation, epochs, n_points, n_test, seed, batch_size, lr, weights, precision, poly, out,
-          resume, as_json):
+def train(model, hidden, activation, epochs, n_points, n_test, seed, batch_size, lr, schedule, lr_final, warmup,
+          lbfgs_steps, lbfgs_points, base, weights, precision, poly, out, resume, as_json):
     """Train a network metric (Adam) and report sigma before and after on train and test points."""
     from metricflow.cli.cy import _emit
     from metricflow.cy import hypersurface
@@ -76,8 +90,14 @@ def train(model, hidden, activation, epochs, n_points, n_test, seed, batch_size,
 
     cfg = TrainConfig(model=model, hidden=parse_hidden(hidden), activation=activation, epochs=epochs,
                       n_points=n_points, n_test=n_test, seed=seed, batch_size=batch_size, lr=lr,
-                      poly=poly, weights=parse_weights(weights), precision=precision).checked()
-    hypersurface(poly)
+                      poly=poly, weights=parse_weights(weights), precision=precision, schedule=schedule,
+                      lr_final=lr_final, warmup=warmup, lbfgs_steps=lbfgs_steps, lbfgs_points=lbfgs_points,
+                      base=base).checked()
+    X = hypersurface(poly)
+    if base is not None:
+        from metricflow.experiments.cy_networks import load_base
+
+        load_base(base, X)  # a readable algebraic metric on --poly, before any work
     from metricflow.io import prepare_output_dir
 
     outdir = prepare_output_dir(out, "out")
@@ -85,7 +105,10 @@ def train(model, hidden, activation, epochs, n_points, n_test, seed, batch_size,
     if not as_json:
         from tqdm import tqdm
 
-        bar = tqdm(total=epochs, desc=f"cy train ({model})", unit="epoch", leave=False)
+        from metricflow.experiments.cy_optim import LBFGS_PER_RECORD
+
+        bar = tqdm(total=epochs + -(-lbfgs_steps // LBFGS_PER_RECORD), desc=f"cy train ({model})", unit="step",
+                   leave=False)
 
     def progress(row):
         if bar is not None and row["step"] > 0:

@@ -243,6 +243,12 @@ def load_metric(path: str | Path, argument: str = "metric") -> AlgebraicMetric:
         raise InvalidInputError(argument, f"cannot read {str(f)!r} as an algebraic metric: {exc}") from exc
     if meta.get("format") != FORMAT:
         raise InvalidInputError(argument, f"{str(f)!r} has format {meta.get('format')!r}, expected {FORMAT!r}")
+    return checked_metric(X, k, E, H, f, argument)
+
+
+def checked_metric(X: Hypersurface, k: int, E: np.ndarray, H: np.ndarray, f, argument: str) -> AlgebraicMetric:
+    """The metric read from file ``f`` after checking that E is the degree-k basis and H
+    hermitian positive definite; InvalidInputError naming ``argument`` otherwise."""
     expected = section_basis(X, k)
     if E.shape != expected.shape or not np.array_equal(E, expected):
         raise InvalidInputError(argument, f"{str(f)!r}: the stored basis is not the degree-{k} section basis")
@@ -255,5 +261,26 @@ def load_metric(path: str | Path, argument: str = "metric") -> AlgebraicMetric:
     return AlgebraicMetric(X, k, E, H.astype(np.complex128))
 
 
-__all__ = ["AlgebraicMetric", "BLOCK_BYTES", "block_size", "load_metric", "sections_and_derivatives",
-           "same_polynomial", "save_metric"]
+def ambient_form(metric: AlgebraicMetric):
+    """``G(z)``: the ambient hermitian form ∂_i ∂̄_j (1/k) log(s^dagger H s) (n+1, n+1) at one
+    point z (n+1,), in JAX (differentiable in z), whose pull-back J^T G conj(J) is the
+    metric of the module docstring (B.1); for a potential network on this base."""
+    import jax.numpy as jnp
+
+    E, k, H0 = np.asarray(metric.basis), metric.k, np.asarray(metric.H, dtype=np.complex128)
+
+    def G(z):
+        H = jnp.asarray(H0, dtype=z.dtype)  # here, not above: the caller's precision (x64) applies
+        s, ds = sections_and_derivatives(z[None], E, True)
+        s, ds = s[0], ds[0]  # (N_k,), (n+1, N_k)
+        Hs, Hds = H @ s, ds @ H.T  # (H s)_alpha, (H d_i s)_alpha
+        q = jnp.real(jnp.vdot(s, Hs))
+        g1 = Hds @ jnp.conj(ds).T  # [i, j] = (d_j s)^dagger H (d_i s)
+        v = Hds @ jnp.conj(s)  # s^dagger H d_i s
+        return (g1 / q - v[:, None] * jnp.conj(v)[None, :] / q**2) / k
+
+    return G
+
+
+__all__ = ["AlgebraicMetric", "BLOCK_BYTES", "ambient_form", "block_size", "checked_metric", "load_metric",
+           "sections_and_derivatives", "same_polynomial", "save_metric"]

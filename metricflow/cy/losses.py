@@ -73,10 +73,12 @@ def _chart_arrays(patch, elim, coords, dxe, n1: int) -> dict:
     return {"op": op, "oe": oe, "C": C, "jac": C + oe[:, :, None] * dxe[:, None, :]}
 
 
-def prepare(ps, transition: bool = True) -> dict:
+def prepare(ps, transition: bool = True, base=None) -> dict:
     """The arrays a batch needs (numpy, float64/complex128): points ``z``, Jacobians
-    ``jac``, ``w``, ``det_fs``, the chart (one-hot ``op``, ``oe``, ``C``) and, with
-    ``transition``, the second chart's points ``z2``, Jacobians ``jac2`` and ``T``."""
+    ``jac``, ``w``, ``det_fs``, the chart (one-hot ``op``, ``oe``, ``C``), with
+    ``transition`` the second chart's points ``z2``, Jacobians ``jac2`` and ``T``, and with
+    a ``base`` metric (an :class:`~metricflow.cy.algebraic.AlgebraicMetric`) its values
+    ``g_base`` (N, m, m) at the points, computed once."""
     from metricflow import cy
 
     N, n1, m = len(ps), ps.surface.n_ambient, ps.surface.dim
@@ -96,6 +98,8 @@ def prepare(ps, transition: bool = True) -> dict:
             jac2[idx] = _chart_arrays(geo["patch"], geo["elim"], geo["coords"], geo["dxe"], n1)["jac"]
             T[idx] = cy.chart_transition(ps.subset(idx), chart)
         data.update(z2=z2, jac2=jac2, T=T)
+    if base is not None:
+        data["g_base"] = base(ps)
     return data
 
 
@@ -106,8 +110,15 @@ def sigma_and_volume(g, w, det_fs):
     from metricflow._linalg import det
 
     r = jnp.real(det(g)) / det_fs
+    return sigma_of_ratio(r, w), jnp.mean(r)
+
+
+def sigma_of_ratio(r, w):
+    """σ = Σ|w - r/κ|/Σw, κ = Σr/Σw (B.10, B.11) of r = det g/det g_FS and the weights w."""
+    import jax.numpy as jnp
+
     kappa = jnp.sum(r) / jnp.sum(w)
-    return jnp.sum(jnp.abs(w - r / kappa)) / jnp.sum(w), jnp.mean(r)
+    return jnp.sum(jnp.abs(w - r / kappa)) / jnp.sum(w)
 
 
 def _poly_grad(E: np.ndarray, coeffs: np.ndarray, z):
@@ -131,8 +142,9 @@ def _poly_grad(E: np.ndarray, coeffs: np.ndarray, z):
     return jnp.stack(grads)
 
 
-def local_derivative(arch, params, E, coeffs, z0, op, oe, C):
-    """∂_c g_{a bbar} (m, m, m) at one point in its own chart (module docstring)."""
+def local_derivative(arch, params, E, coeffs, z0, op, oe, C, base_fn=None):
+    """∂_c g_{a bbar} (m, m, m) at one point in its own chart (module docstring); ``base_fn``
+    the ambient form of a base metric under the potential model (``point_metric``)."""
     import jax
     import jax.numpy as jnp
 
@@ -158,56 +170,80 @@ def local_derivative(arch, params, E, coeffs, z0, op, oe, C):
     def g_of(uv):
         z, grad = embed(uv[:m] + 1j * uv[m:])
         J = C + oe[:, None] * (-(C.T @ grad) / (grad @ oe))[None, :]
-        return point_metric(arch, params, z, J)
+        return point_metric(arch, params, z, J, base_fn)
 
     x0 = C.T @ z0
     dg = jax.jacfwd(g_of)(jnp.concatenate([jnp.real(x0), jnp.imag(x0)]))  # (m, m, 2m)
     return 0.5 * (dg[..., :m] - 1j * dg[..., m:])
 
 
-def kahler_measure(arch, params, E, coeffs, batch):
+def kahler_measure(arch, params, E, coeffs, batch, base_fn=None):
     """Σ_{abc} |∂_c g_{a bbar} - ∂_a g_{c bbar}|^2 per point (B,)."""
     import jax
     import jax.numpy as jnp
 
     def one(z, op, oe, C):
-        d = local_derivative(arch, params, E, coeffs, z, op, oe, C)
+        d = local_derivative(arch, params, E, coeffs, z, op, oe, C, base_fn)
         return jnp.sum(jnp.abs(d - jnp.transpose(d, (2, 1, 0))) ** 2)
 
     return jax.vmap(one)(batch["z"], batch["op"], batch["oe"], batch["C"])
 
 
-def transition_measure(arch, params, batch, g=None):
-    """|T^T g conj(T) - g'|_F^2 / |g'|_F^2 per point (B,)."""
+def transition_measure(arch, params, batch, g=None, base_fn=None):
+    """|T^T g conj(T) - g'|_F^2 / |g'|_F^2 per point (B,); ``base_fn`` as in :func:`local_derivative`."""
+    import jax
     import jax.numpy as jnp
 
-    from metricflow.cy.networks import batch_metric
+    from metricflow.cy.networks import point_metric
+
+    def metric(z, jac):
+        return jax.vmap(lambda a, b: point_metric(arch, params, a, b, base_fn))(z, jac)
 
     if g is None:
-        g = batch_metric(arch, params, batch["z"], batch["jac"])
-    g2 = batch_metric(arch, params, batch["z2"], batch["jac2"])
+        g = metric(batch["z"], batch["jac"])
+    g2 = metric(batch["z2"], batch["jac2"])
     T = batch["T"]
     gt = jnp.swapaxes(T, 1, 2) @ g @ jnp.conj(T)
     return jnp.sum(jnp.abs(gt - g2) ** 2, axis=(1, 2)) / jnp.sum(jnp.abs(g2) ** 2, axis=(1, 2))
 
 
-def losses(arch, params, batch, E, coeffs, weights: dict) -> dict:
-    """Every weighted term on a batch and their weighted sum ``total`` (terms of weight 0,
-    and ``kahler`` for the potential model, are not computed)."""
+def terms(arch, params, batch, E, coeffs, weights: dict):
+    """``(r, sums)`` on a batch: r = det g/det g_FS (B,) and the sums over its points of the
+    weighted Kähler and transition measures (not computed where their weight is 0 or the
+    model makes them vanish by construction). With ``batch["g_base"]`` the potential
+    model sits on that base metric (:func:`metricflow.cy.networks.batch_metric`)."""
     import jax.numpy as jnp
 
+    from metricflow._linalg import det
     from metricflow.cy.networks import batch_metric
 
-    g = batch_metric(arch, params, batch["z"], batch["jac"])
-    sig, vol = sigma_and_volume(g, batch["w"], batch["det_fs"])
-    out = {"sigma": sig, "volume": (vol - 1.0) ** 2}
+    g = batch_metric(arch, params, batch["z"], batch["jac"], batch.get("g_base"))
+    r = jnp.real(det(g)) / batch["det_fs"]
+    sums = {}
     if weights["kahler"] > 0 and not arch.kahler_by_construction:
-        out["kahler"] = jnp.mean(kahler_measure(arch, params, E, coeffs, batch))
+        sums["kahler"] = jnp.sum(kahler_measure(arch, params, E, coeffs, batch))
     if weights["transition"] > 0 and "z2" in batch and not arch.chart_independent:
-        out["transition"] = jnp.mean(transition_measure(arch, params, batch, g))
+        sums["transition"] = jnp.sum(transition_measure(arch, params, batch, g))
+    return r, sums
+
+
+def combine(r, w, sums: dict, n: int, weights: dict) -> dict:
+    """Every term from r (n,), the weights w (n,) and the measures' sums over the n points,
+    and their weighted sum ``total``: σ with one κ over the n points (B.10, B.11)."""
+    import jax.numpy as jnp
+
+    out = {"sigma": sigma_of_ratio(r, w), "volume": (jnp.mean(r) - 1.0) ** 2}
+    out.update({k: v / n for k, v in sums.items()})
     out["total"] = sum(weights[k] * v for k, v in out.items())
     return out
 
 
-__all__ = ["DEFAULT_WEIGHTS", "TERMS", "check_weights", "kahler_measure", "local_derivative", "losses", "prepare",
-           "sigma_and_volume", "transition_measure"]
+def losses(arch, params, batch, E, coeffs, weights: dict) -> dict:
+    """Every weighted term on a batch and their weighted sum ``total`` (terms of weight 0,
+    and ``kahler``/``transition`` for the potential model, are not computed)."""
+    r, sums = terms(arch, params, batch, E, coeffs, weights)
+    return combine(r, batch["w"], sums, r.shape[0], weights)
+
+
+__all__ = ["DEFAULT_WEIGHTS", "TERMS", "check_weights", "combine", "kahler_measure", "local_derivative", "losses",
+           "prepare", "sigma_and_volume", "sigma_of_ratio", "terms", "transition_measure"]

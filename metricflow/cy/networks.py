@@ -168,13 +168,30 @@ def ddbar(f, z):
     return 0.25 * (hxx + hyy + 1j * (hxy - hyx))
 
 
-def ambient_metric(arch: Architecture, params, z):
-    """The model's ambient hermitian form G_{i jbar}(z), (n+1, n+1)."""
+def ddbar_pulled(f, z, jac):
+    """J^T (∂∂̄f) conj(J) (m, m): ∂_a ∂̄_b f along the holomorphic directions v_a = J[:, a]
+    by the real Hessian in the 2m real directions v_a and i v_a only (not all 2(n+1)):
+    with D_a, D_{ia} the real derivatives along v_a and i v_a, ∂_a = ½(D_a - i D_{ia}) and
+    ∂̄_b = ½(D_b + i D_{ib}), so ∂_a ∂̄_b f = ¼[D_a D_b + D_{ia} D_{ib} + i(D_a D_{ib} - D_{ia} D_b)]."""
+    import jax
+    import jax.numpy as jnp
+
+    m = jac.shape[1]
+    Hr = jax.hessian(lambda t: f(z + jac @ t[:m] + 1j * (jac @ t[m:])))(jnp.zeros(2 * m, dtype=jnp.real(z).dtype))
+    a, b, c, d = Hr[:m, :m], Hr[:m, m:], Hr[m:, :m], Hr[m:, m:]
+    return 0.25 * (a + d + 1j * (b - c))
+
+
+def ambient_metric(arch: Architecture, params, z, base_fn=None):
+    """The model's ambient hermitian form G_{i jbar}(z), (n+1, n+1); ``base_fn(z)`` the
+    ambient form of a base metric replacing G^FS under the potential model
+    (:func:`metricflow.cy.algebraic.ambient_form`)."""
     import jax.numpy as jnp
 
     from metricflow.kernels.metric import from_components
 
-    G = fs_ambient(z)
+    _check_base(arch, base_fn)
+    G = fs_ambient(z) if base_fn is None else base_fn(z)
     if arch.kind == "phi":
         return G + ddbar(lambda w: potential(arch, params, w), z)
     zn = z / jnp.sqrt(jnp.sum(jnp.abs(z) ** 2))
@@ -183,7 +200,12 @@ def ambient_metric(arch: Architecture, params, z):
     return G * (1.0 + H) if arch.kind == "mult" else G + H
 
 
-def point_metric(arch: Architecture, params, z, jac):
+def _check_base(arch: Architecture, base) -> None:
+    if base is not None and arch.kind != "phi":
+        raise InvalidInputError("base", f"a base metric takes the potential model (phi), not {arch.kind!r}")
+
+
+def point_metric(arch: Architecture, params, z, jac, base_fn=None):
     """g_{a bbar} = J_ia G_{i jbar} conj(J_jb) at one point (z (n+1,), jac (n+1, m)).
 
     ``params`` of :func:`linearised` give the lazy twin: the first-order Taylor
@@ -194,9 +216,12 @@ def point_metric(arch: Architecture, params, z, jac):
     if isinstance(params, dict) and "theta0" in params:
         theta0 = jax.lax.stop_gradient(params["theta0"])
         delta = jax.tree_util.tree_map(lambda a, b: a - b, params["theta"], theta0)
-        g0, dg = jax.jvp(lambda p: point_metric(arch, p, z, jac), (theta0,), (delta,))
+        g0, dg = jax.jvp(lambda p: point_metric(arch, p, z, jac, base_fn), (theta0,), (delta,))
         return g0 + dg
-    return jac.T @ ambient_metric(arch, params, z) @ jnp.conj(jac)
+    if arch.kind == "phi":  # the Hessian of φ in the tangent directions only (ddbar_pulled): 2m, not 2(n+1)
+        G = fs_ambient(z) if base_fn is None else base_fn(z)
+        return jac.T @ G @ jnp.conj(jac) + ddbar_pulled(lambda w: potential(arch, params, w), z, jac)
+    return jac.T @ ambient_metric(arch, params, z, base_fn) @ jnp.conj(jac)
 
 
 def linearised(params) -> dict:
@@ -229,11 +254,20 @@ def packed_metric(arch: Architecture):
     return functools.partial(_unpacked_metric, arch)
 
 
-def batch_metric(arch: Architecture, params, z, jac):
-    """:func:`point_metric` over a batch (B, n+1), (B, n+1, m) -> (B, m, m)."""
+def batch_metric(arch: Architecture, params, z, jac, g_base=None):
+    """:func:`point_metric` over a batch (B, n+1), (B, n+1, m) -> (B, m, m); with the
+    values ``g_base`` (B, m, m) of a base metric at the points (computed once: they do not
+    depend on the parameters), the potential model on it, g_base + J^T (∂∂̄φ) conj(J)."""
     import jax
 
-    return jax.vmap(lambda a, b: point_metric(arch, params, a, b))(z, jac)
+    if g_base is None:
+        return jax.vmap(lambda a, b: point_metric(arch, params, a, b))(z, jac)
+    _check_base(arch, g_base)
+
+    def correction(a, b):
+        return ddbar_pulled(lambda w: potential(arch, params, w), a, b)
+
+    return g_base + jax.vmap(correction)(z, jac)
 
 
 BLOCK = 4096
@@ -244,18 +278,21 @@ def _jitted(arch: Architecture):
     """One compiled batch metric per architecture."""
     import jax
 
-    return jax.jit(lambda p, z, j: batch_metric(arch, p, z, j))
+    return jax.jit(lambda p, z, j, gb: batch_metric(arch, p, z, j, gb))
 
 
 @dataclass(frozen=True, eq=False)
 class NetworkMetric:
     """A trained network on ``surface``: calling it on a :class:`~metricflow.cy.PointSet`
     returns g (N, m, m) in each point's own chart, like :class:`~metricflow.cy.algebraic.AlgebraicMetric`,
-    so that ``cy.sigma(ps, metric)`` and ``cy sigma --metric DIR`` take it unchanged."""
+    so that ``cy.sigma(ps, metric)`` and ``cy sigma --metric DIR`` take it unchanged.
+    ``base``: the algebraic metric under a potential network (g = g_base + ∂∂̄φ), or None
+    (g_FS)."""
 
     surface: object
     arch: Architecture
     params: list
+    base: object = None
 
     def __call__(self, ps) -> np.ndarray:
         from metricflow._x64 import x64
@@ -264,9 +301,11 @@ class NetworkMetric:
         if not same_polynomial(ps.surface, self.surface):
             raise InvalidInputError("metric", f"the network lives on {self.surface.spec or 'a custom'!r} "
                                     f"hypersurface, the points on {ps.surface.spec or 'a custom'!r} one")
+        _check_base(self.arch, self.base)
         m = self.surface.dim
         out = np.empty((len(ps), m, m), dtype=np.complex128)
         size = min(BLOCK, max(len(ps), 1))
+        gbase = self.base(ps) if self.base is not None else None
         with x64():
             import jax.numpy as jnp
 
@@ -275,7 +314,8 @@ class NetworkMetric:
             for a, b in blocks(len(ps), size):
                 zb = pad_rows(ps.points[a:b], size)
                 jb = pad_rows(ps.subset(slice(a, b)).jacobian, size)
-                out[a:b] = np.asarray(fn(params, jnp.asarray(zb), jnp.asarray(jb)))[: b - a]
+                gb = None if gbase is None else jnp.asarray(pad_rows(gbase[a:b], size))
+                out[a:b] = np.asarray(fn(params, jnp.asarray(zb), jnp.asarray(jb), gb))[: b - a]
         return out
 
 
@@ -288,6 +328,9 @@ def save_network(metric: NetworkMetric, directory: str | Path) -> Path:
             "layers": len(metric.params)}
     arrays = {f"W{i}": np.asarray(layer["W"]) for i, layer in enumerate(metric.params)}
     arrays.update({f"b{i}": np.asarray(layer["b"]) for i, layer in enumerate(metric.params)})
+    if metric.base is not None:  # the algebraic metric under the potential, in the file: one self-contained model
+        meta["base"] = {"k": metric.base.k}
+        arrays.update(base_H=np.asarray(metric.base.H), base_basis=np.asarray(metric.base.basis))
     return save_npz_atomic(Path(directory) / NETWORK_FILE, meta=np.array(json.dumps(meta)),
                            exponents=X.exponents, coefficients=X.coefficients, **arrays)
 
@@ -307,18 +350,26 @@ def load_network(path: str | Path, argument: str = "metric") -> NetworkMetric:
                             int(a["n_ambient"]), float(a["out_scale"]), str(a.get("precision", "float64")))
         params = [{key: np.asarray(arrays[f"{key}{i}"], dtype=arch.precision) for key in ("W", "b")}
                   for i in range(int(meta["layers"]))]
+        base = meta.get("base")
+        if base is not None:
+            base = (int(base["k"]), arrays["base_basis"], arrays["base_H"])
     except (KeyError, ValueError, TypeError, OSError, json.JSONDecodeError) as exc:
         raise InvalidInputError(argument, f"cannot read {str(f)!r} as a saved network: {exc}") from exc
+    if base is not None:
+        from metricflow.cy.algebraic import checked_metric
+
+        if arch.kind != "phi":
+            raise InvalidInputError(argument, f"{str(f)!r}: a base metric under a {arch.kind!r} network")
+        base = checked_metric(X, base[0], base[1], base[2], f, argument)
     sizes = [arch.n_in, *arch.hidden, arch.n_out]
     shapes = [(layer["W"].shape, layer["b"].shape) for layer in params]
     if arch.n_ambient != X.n_ambient or shapes != [((a, b), (b,)) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]:
         raise InvalidInputError(argument, f"{str(f)!r}: the parameters do not match the stored architecture")
     if not all(np.all(np.isfinite(v)) for layer in params for v in layer.values()):
         raise InvalidInputError(argument, f"{str(f)!r}: the parameters hold NaN or inf")
-    return NetworkMetric(X, arch, params)
+    return NetworkMetric(X, arch, params, base)
 
 
 __all__ = ["ACTIVATIONS", "Architecture", "KINDS", "NetworkMetric", "ambient_metric", "batch_metric", "ddbar",
-           "fs_ambient", "init_params", "invariant_features", "linearised", "load_network",
-           "packed_metric", "packed_point", "point_metric", "potential",
-           "save_network"]
+           "ddbar_pulled", "fs_ambient", "init_params", "invariant_features", "linearised", "load_network",
+           "packed_metric", "packed_point", "point_metric", "potential", "save_network"]

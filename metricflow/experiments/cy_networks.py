@@ -48,11 +48,18 @@ class TrainConfig:
     precision: str = "float64"
     n_diagnostic: int = 500
     linear: bool = False  # the lazy twin: the network linearised in its parameters at initialisation
+    schedule: str = "constant"  # Adam's learning rate: constant, cosine or exponential (experiments.cy_optim)
+    lr_final: float | None = None  # the schedule's last learning rate [default: lr / 100; lr when constant]
+    warmup: int = 0  # epochs of linear warm-up of the schedule
+    lbfgs_steps: int = 0  # full-batch L-BFGS iterations after the Adam epochs
+    lbfgs_points: int | None = None  # training points of the L-BFGS phase [default: all]
+    base: str | None = None  # a saved algebraic metric (folder) under the potential network
 
     def checked(self) -> TrainConfig:
         """The config with defaults filled in; InvalidInputError naming the first bad field."""
         from metricflow.cy.losses import check_weights
         from metricflow.cy.networks import Architecture
+        from metricflow.experiments.cy_optim import check_schedule
 
         def count(name, value, low, high):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
@@ -71,8 +78,15 @@ class TrainConfig:
                                                                                       and 0 < self.lr <= 1):
             raise InvalidInputError("lr", f"need a learning rate in (0, 1], got {self.lr!r}")
         weights = check_weights(self.weights)
+        lr_final, warmup = check_schedule(self.schedule, self.lr, self.lr_final, self.warmup, self.epochs)
+        count("lbfgs_steps", self.lbfgs_steps, 0, 100_000)
+        lbfgs_points = count("lbfgs_points", self.lbfgs_points, 100, self.n_points) \
+            if self.lbfgs_points is not None else self.n_points
+        if self.base is not None and (not isinstance(self.base, str) or self.model != "phi" or self.linear):
+            raise InvalidInputError("base", "a base metric (a folder of 'cy donaldson --out') takes --model phi")
         return TrainConfig(**{**asdict(self), "hidden": tuple(int(w) for w in self.hidden), "n_test": n_test,
-                              "weights": weights})
+                              "weights": weights, "lr_final": lr_final, "warmup": warmup,
+                              "lbfgs_points": lbfgs_points})
 
 
 def batch_sharding(batch_size: int):
@@ -96,9 +110,17 @@ def _seeds(seed: int) -> tuple[int, int]:
 
 
 class Trainer:
-    """A prepared run: points, data on the device, the architecture, the jitted epoch."""
+    """A prepared run: points, data on the device, the architecture, the jitted Adam epoch
+    and L-BFGS block (loop step ``e`` < ``epochs`` is an Adam epoch, each later one
+    :data:`~metricflow.experiments.cy_optim.LBFGS_PER_RECORD` L-BFGS iterations)."""
 
     def __init__(self, cfg: TrainConfig):
+        from metricflow._x64 import x64
+
+        with x64():  # the geometry and the data in float64 wherever the trainer is built
+            self._build(cfg)
+
+    def _build(self, cfg: TrainConfig):
         import jax
         import jax.numpy as jnp
         import optax
@@ -107,21 +129,29 @@ class Trainer:
         from metricflow.cy import losses as L
         from metricflow.cy import networks as nw
         from metricflow.cy.networks import Architecture, init_params
+        from metricflow.experiments import cy_optim as opt
 
         self.cfg = cfg = cfg.checked()
         X = cy.hypersurface(cfg.poly)
         self.arch = Architecture(cfg.model, cfg.hidden, cfg.activation, X.n_ambient, cfg.out_scale, cfg.precision)
+        self.base, base_fn = load_base(cfg.base, X)
         s_train, s_test = _seeds(cfg.seed)
         self.train_ps = cy.sample(X, cfg.n_points, seed=s_train)
         self.test_ps = cy.sample(X, cfg.n_test, seed=s_test)
         self.surface = X
         w = cfg.weights
         need = w["transition"] > 0 and not self.arch.chart_independent
-        self.data = {k: jnp.asarray(v) for k, v in L.prepare(self.train_ps, transition=need).items()}
+        self.data = {k: jnp.asarray(v) for k, v in L.prepare(self.train_ps, transition=need, base=self.base).items()}
+        test = L.prepare(self.test_ps, transition=False, base=self.base)
+        self.values_of = {"train": self.data, "test": {k: jnp.asarray(v) for k, v in test.items()}}
         diag = self.test_ps.subset(slice(0, min(cfg.n_diagnostic, cfg.n_test)))
         self.diag = {k: jnp.asarray(v) for k, v in L.prepare(diag).items()}
         E, coeffs = X.exponents, jnp.asarray(X.coefficients)
-        self.tx = optax.adam(cfg.lr)
+        N = len(self.train_ps)
+        bs = min(cfg.batch_size, N)
+        nb = N // bs
+        self.steps = cfg.epochs + -(-cfg.lbfgs_steps // opt.LBFGS_PER_RECORD)
+        self.tx = optax.adam(opt.learning_rate(cfg.schedule, cfg.lr, cfg.lr_final, cfg.warmup, cfg.epochs, nb))
         params = init_params(self.arch, jax.random.PRNGKey(cfg.seed))
         if cfg.linear:
             from metricflow.cy.networks import linearised
@@ -129,54 +159,83 @@ class Trainer:
             params = linearised(params)
         self.state0 = {"params": params, "opt": self.tx.init(params), "epoch": jnp.zeros((), jnp.int32),
                        "loss": jnp.zeros((), jnp.float64)}
-        N = len(self.train_ps)
-        bs = min(cfg.batch_size, N)
-        nb = N // bs
         arch, tx, key = self.arch, self.tx, jax.random.PRNGKey(cfg.seed)
-
         shard = batch_sharding(bs)
 
         def epoch(state, data):
             perm = jax.random.permutation(jax.random.fold_in(key, state["epoch"]), N)[: nb * bs].reshape(nb, bs)
 
             def step(carry, idx):
-                params, opt = carry
+                params, opt_state = carry
                 batch = shard({k: v[idx] for k, v in data.items()})
                 loss, grads = jax.value_and_grad(lambda p: L.losses(arch, p, batch, E, coeffs, w)["total"])(params)
-                updates, opt = tx.update(grads, opt, params)
-                return (optax.apply_updates(params, updates), opt), loss
+                updates, opt_state = tx.update(grads, opt_state, params)
+                return (optax.apply_updates(params, updates), opt_state), loss
 
-            (params, opt), batch_losses = jax.lax.scan(step, (state["params"], state["opt"]), perm)
-            return {"params": params, "opt": opt, "epoch": state["epoch"] + 1, "loss": jnp.mean(batch_losses)}
+            (params, opt_state), batch_losses = jax.lax.scan(step, (state["params"], state["opt"]), perm)
+            return {**state, "params": params, "opt": opt_state, "epoch": state["epoch"] + 1,
+                    "loss": jnp.mean(batch_losses)}
 
         self._epoch = jax.jit(epoch)
-        self.batch_metric = jax.jit(lambda p, z, j: nw.batch_metric(arch, p, z, j))
+        if cfg.lbfgs_steps:
+            ltx = opt.lbfgs()
+            self.state0["lbfgs"] = ltx.init(params)
+            self.chunks = opt.chunked(self.data, cfg.lbfgs_points, min(bs, cfg.lbfgs_points))
+
+            def lbfgs_block(state, k, chunks):
+                def loss_fn(p):
+                    return opt.full_loss(lambda b: L.terms(arch, p, b, E, coeffs, w), chunks, w)["total"]
+
+                params, lstate, value = opt.lbfgs_iterations(loss_fn, ltx)(state["params"], state["lbfgs"], k,
+                                                                             state["loss"])
+                return {**state, "params": params, "lbfgs": lstate, "epoch": state["epoch"] + 1, "loss": value}
+
+            self._lbfgs = jax.jit(lbfgs_block)
+        self.batch_metric = jax.jit(lambda p, z, j, gb: nw.batch_metric(arch, p, z, j, gb))
         self._diag = jax.jit(lambda p, d: {
-            "kahler": jnp.mean(L.kahler_measure(arch, p, E, coeffs, d)),
-            "transition": jnp.mean(L.transition_measure(arch, p, d))})
+            "kahler": jnp.mean(L.kahler_measure(arch, p, E, coeffs, d, base_fn)),
+            "transition": jnp.mean(L.transition_measure(arch, p, d, base_fn=base_fn))})
         self.epoch_seconds: list[float] = []
+        self.lbfgs_seconds: list[float] = []
 
     def metric(self, params):
+        """The trained model as a metric of PointSets (a NetworkMetric; the lazy twin's values on its own sets)."""
         from metricflow.cy.networks import NetworkMetric
 
         if isinstance(params, dict):  # the lazy twin: evaluated by its own (linearised) metric
-            return _TwinMetric(self, params)
+            return lambda ps: self.values(params, "test" if ps is self.test_ps else "train")
         return NetworkMetric(self.surface, self.arch, [{k: np.asarray(v) for k, v in layer.items()}
-                                                       for layer in params])
+                                                       for layer in params], self.base)
+
+    def values(self, params, which: str) -> np.ndarray:
+        """g (N, m, m) on the training or test points (``which``), from the arrays prepared once."""
+        d = self.values_of[which]
+        n, size = d["z"].shape[0], 4096
+        return np.concatenate([np.asarray(self.batch_metric(params, d["z"][a:a + size], d["jac"][a:a + size],
+                                                            d["g_base"][a:a + size] if "g_base" in d else None))
+                               for a in range(0, n, size)])
 
     def advance(self, state, k: int):
+        import jax.numpy as jnp
+
+        from metricflow.experiments.cy_optim import LBFGS_PER_RECORD
+
         for _ in range(k):
             t0 = time.perf_counter()
-            state = self._epoch(state, self.data)
+            e = int(state["epoch"])
+            if e < self.cfg.epochs:
+                state = self._epoch(state, self.data)
+            else:
+                its = min(LBFGS_PER_RECORD, self.cfg.lbfgs_steps - (e - self.cfg.epochs) * LBFGS_PER_RECORD)
+                state = self._lbfgs(state, jnp.asarray(its, jnp.int32), self.chunks)
             state["loss"].block_until_ready()
-            self.epoch_seconds.append(time.perf_counter() - t0)
+            (self.epoch_seconds if e < self.cfg.epochs else self.lbfgs_seconds).append(time.perf_counter() - t0)
         return state
 
     def record(self, state, t, g_test, extra=None):
         from metricflow import cy
 
-        net = self.metric(state["params"])
-        tr = cy.sigma(self.train_ps, net)
+        tr = cy.sigma(self.train_ps, self.values(state["params"], "train"))
         te = cy.sigma(self.test_ps, g_test)
         d = {k: float(v) for k, v in self._diag(state["params"], self.diag).items()}
         values = {"sigma_train": tr["sigma"], "sigma_test": te["sigma"], "sigma_test_stderr": te["sigma_stderr"],
@@ -191,22 +250,16 @@ class Trainer:
         return state, values, arrays
 
 
-class _TwinMetric:
-    """The lazy twin's metric at a PointSet (blocked, jitted)."""
+def load_base(path, X):
+    """(the algebraic metric saved in ``path``, its ambient form) or (None, None); InvalidInputError naming ``base``."""
+    if path is None:
+        return None, None
+    from metricflow.cy.algebraic import ambient_form, load_metric, same_polynomial
 
-    def __init__(self, trainer: Trainer, params):
-        self.trainer, self.params = trainer, params
-
-    def __call__(self, ps) -> np.ndarray:
-        import jax.numpy as jnp
-
-        from metricflow.cy.losses import prepare
-
-        fn = self.trainer.batch_metric
-        d = prepare(ps, transition=False)
-        return np.concatenate([np.asarray(fn(self.params, jnp.asarray(d["z"][a:a + 4096]),
-                                                jnp.asarray(d["jac"][a:a + 4096])))
-                               for a in range(0, len(ps), 4096)])
+    base = load_metric(path, "base")
+    if not same_polynomial(base.surface, X):
+        raise InvalidInputError("base", f"the metric in {path!r} lives on another hypersurface than --poly")
+    return base, ambient_form(base)
 
 
 def run_training(cfg: TrainConfig, out: str | Path | None = None, resume: bool = False, callback=None,
@@ -224,9 +277,14 @@ def run_training(cfg: TrainConfig, out: str | Path | None = None, resume: bool =
         tr = trainer or Trainer(cfg)
         cfg = tr.cfg
         settings = {**to_jsonable(asdict(cfg)), "format": "metricflow.cy.train/1"}
+        if tr.base is not None:  # the base's content, not only its folder's name, determines the run
+            import hashlib
+
+            digest = hashlib.sha256(np.ascontiguousarray(tr.base.H).tobytes()).hexdigest()
+            settings["base"] = {"path": cfg.base, "k": tr.base.k, "sha256_H": digest}
         ckpt = Path(out) / CHECKPOINT if out is not None else None
         res = train(tr.state0, advance=tr.advance, record=lambda s, t, g: tr.record(s, t, g, extra),
-                    metric=lambda s: tr.metric(s["params"])(tr.test_ps), steps=cfg.epochs, record_every=1,
+                    metric=lambda s: tr.values(s["params"], "test"), steps=tr.steps, record_every=1,
                     dt=1.0, settings=settings, checkpoint=ckpt, resume=resume, callback=callback,
                     label="cy train", hint="reduce --lr")
     h0, h1 = res.history[0], res.history[-1]
@@ -240,6 +298,9 @@ def run_training(cfg: TrainConfig, out: str | Path | None = None, resume: bool =
         "first_epoch_seconds": tr.epoch_seconds[0] if tr.epoch_seconds else float("nan"),
         "kahler_test_final": h1["kahler_test"], "transition_test_final": h1["transition_test"],
         "volume_test_final": h1["volume_test"], "epochs": cfg.epochs, "epochs_run_here": len(tr.epoch_seconds),
+        "lbfgs_steps": cfg.lbfgs_steps, "lbfgs_seconds_here": float(sum(tr.lbfgs_seconds)),
+        "train_seconds_here": float(sum(tr.epoch_seconds) + sum(tr.lbfgs_seconds)),
+        "sigma_test_after_adam": res.history[min(cfg.epochs, len(res.history) - 1)]["sigma_test"],
         "config": to_jsonable(asdict(cfg)), "history": res.history,
     }
     if out is not None and not cfg.linear:
@@ -250,4 +311,4 @@ def run_training(cfg: TrainConfig, out: str | Path | None = None, resume: bool =
     return summary
 
 
-__all__ = ["CHECKPOINT", "TrainConfig", "Trainer", "batch_sharding", "run_training"]
+__all__ = ["CHECKPOINT", "TrainConfig", "Trainer", "batch_sharding", "load_base", "run_training"]

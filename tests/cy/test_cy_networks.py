@@ -9,7 +9,6 @@ import pytest
 
 from metricflow import cy
 from metricflow._x64 import x64
-from metricflow.cli import main
 from metricflow.cy import losses as L
 from metricflow.cy import networks as nw
 from metricflow.errors import InvalidInputError
@@ -125,28 +124,18 @@ def test_training_lowers_sigma_saves_a_metric_and_resumes_bit_for_bit(tmp_path):
         run_training(TrainConfig(**{**CFG, "lr": 1e-2}), out=tmp_path / "b", resume=True)
 
 
-def _run(args, capsys):
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:  # click may exit 0
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def test_cli_contract_and_sigma_metric(tmp_path, capsys):
-    code, out, err = _run(["cy", "train", "--model", "phi", "--hidden", "8,8", "--activation", "relu", "--epochs", "1",
-                           "--n-points", "200", "--seed", "1", "--out", str(tmp_path), "--batch-size", "100",
-                           "--precision", "float32", "--json"], capsys)
+def test_cli_contract_and_sigma_metric(tmp_path, run_cli):
+    code, out, err = run_cli(["cy", "train", "--model", "phi", "--hidden", "8,8", "--activation", "relu", "--epochs",
+                              "1", "--n-points", "200", "--seed", "1", "--out", str(tmp_path), "--batch-size", "100",
+                              "--precision", "float32", "--json"])
     assert code == 0, err
     doc = json.loads(out)
     for key in ("sigma_train_initial", "sigma_train_final", "sigma_test_initial", "sigma_test_final", "test_gain",
                 "seconds_per_epoch"):
         assert np.isfinite(doc[key])
     pts = tmp_path / "p.npz"
-    assert _run(["cy", "sample", "--n", "100", "--out", str(pts)], capsys)[0] == 0
-    code, out, err = _run(["cy", "sigma", "--points", str(pts), "--metric", str(tmp_path), "--json"], capsys)
+    assert run_cli(["cy", "sample", "--n", "100", "--out", str(pts)])[0] == 0
+    code, out, err = run_cli(["cy", "sigma", "--points", str(pts), "--metric", str(tmp_path), "--json"])
     assert code == 0, err
     assert 0 < json.loads(out)["sigma"] < 1
     net = nw.load_network(tmp_path)  # the float32 network reloads in float32
@@ -160,8 +149,8 @@ def test_cli_contract_and_sigma_metric(tmp_path, capsys):
     (["--activation", "tanh"], "--activation"), (["--poly", "z0**2+z1"], "--poly"), (["--seed", "-3"], "--seed"),
     (["--out", "/proc/forbidden"], "--out"), (["--precision", "float16"], "--precision"),
 ])
-def test_hostile_options(tmp_path, capsys, args, option):
-    code, out, err = _run(["cy", "train", "--out", str(tmp_path / "o"), *args], capsys)
+def test_hostile_options(tmp_path, run_cli, args, option):
+    code, out, err = run_cli(["cy", "train", "--out", str(tmp_path / "o"), *args])
     assert code == 2 and option in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()  # validated before any work
 
