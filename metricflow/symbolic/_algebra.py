@@ -549,10 +549,28 @@ def _tidy(e: sp.Expr) -> sp.Expr:
         return e
     if len(sp.Add.make_args(e)) <= 40:
         try:
-            return sp.factor(e)
+            return _factor_reproducibly(e)
         except sp.PolynomialError:
             return e
     return sp.factor_terms(e)
+
+
+def _factor_reproducibly(e: sp.Expr) -> sp.Expr:
+    """``sp.factor`` with sympy's random generator fixed for the call (and restored after).
+
+    Wang's multivariate factorisation draws random evaluation points from
+    ``sympy.core.random.rng``, seeded afresh in every process. The factors do not depend on
+    them, but the time does: ``derive functional hn-two-derivative`` took 0.9 s in most
+    processes and 40–300 s in about one in six (measured). With the points fixed, every run
+    takes the same path."""
+    from sympy.core import random as sympy_random
+
+    state = sympy_random.rng.getstate()
+    sympy_random.rng.seed(0)
+    try:
+        return sp.factor(e)
+    finally:
+        sympy_random.rng.setstate(state)
 
 
 def _multi_indices(k: int, order: int):
