@@ -39,7 +39,7 @@ def check_degree(poly: str, k: int, ansatz: str):
 def check_memory(A, n_points: int) -> None:
     """The training arrays (and their autodiff copies, ×4) must fit in memory."""
     m = A.surface.dim
-    per_point = (A.n_params * (1 + m + m * m) if A.kind == "symmetric" else A.basis.shape[0] * (2 * m + 2)) * 16
+    per_point = (A.n_features * (1 + m + m * m) if A.kind != "hermitian" else A.basis.shape[0] * (2 * m + 2)) * 16
     _checks.fits_in_memory("n_points", 4.0 * per_point * n_points, f"{n_points:,} training points")
 
 
@@ -55,8 +55,9 @@ def check_memory(A, n_points: int) -> None:
 @click.option("--optimizer", type=click.Choice(["adam", "lbfgs"]), default="adam", show_default=True)
 @click.option("--learning-rate", "learning_rate", type=float, default=0.05, show_default=True,
               help="Adam's step on the parameters (log h); lbfgs: 1 uses its line search alone.")
-@click.option("--ansatz", type=click.Choice(["auto", "symmetric", "hermitian"]), default="auto", show_default=True,
-              help="symmetric: one value per exponent class (Fermat); hermitian: the full H = L L^dagger.")
+@click.option("--ansatz", type=click.Choice(["auto", "symmetric", "diagonal", "hermitian"]), default="auto",
+              show_default=True, help="symmetric: every form invariant under the Fermat group (Fermat); diagonal: "
+                                      "its one value per exponent class only; hermitian: the full H = L L^dagger.")
 @click.option("--n-validation", "n_validation", type=int, default=None,
               help="Fresh points for sigma [default: min(max(--n-points, 20,000), 100,000)].")
 @click.option("--record-every", "record_every", type=int, default=10, show_default=True)
@@ -113,7 +114,8 @@ FLOW_HELP = ("kahler-ricci (d phi/dt = ln eta + 1 - mean), calabi (d phi/dt = R 
 @click.option("--n-points", "n_points", type=int, default=2000, show_default=True, help="Points of the flow.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--poly", default="fermat-quintic", show_default=True, help="Hypersurface (as for cy sample).")
-@click.option("--ansatz", type=click.Choice(["auto", "symmetric", "hermitian"]), default="auto", show_default=True)
+@click.option("--ansatz", type=click.Choice(["auto", "symmetric", "diagonal", "hermitian"]), default="auto",
+              show_default=True)
 @click.option("--init", type=click.Choice(["balanced", "identity"]), default="balanced", show_default=True,
               help="Start: Donaldson's balanced metric of degree k (5 T-steps) or H = 1.")
 @click.option("--method", type=click.Choice(["euler", "rk4"]), default="euler", show_default=True)
