@@ -1,18 +1,28 @@
 """Parametrisations θ ↦ H of the algebraic ansatz K_H = (1/k) log(s†Hs) (issue 16), each
 giving the metric at the points as a differentiable JAX function of θ.
 
-* :class:`SymmetricAnsatz` (Fermat hypersurfaces, :mod:`metricflow.cy.symmetry`): the form
-  D = Σ_c e^{θ_c} 1_c on all degree-k monomials, one positive value per exponent class
-  (2, 3, 5 parameters at k = 2, 3, 4 on the quintic).  Q = s_all† D s_all is *linear* in
-  h = e^θ, and so are its derivatives: with, per point and class,
-  q_c = Σ_{α∈c} |s_α|², v_{c,a} = Σ_{α∈c} conj(s_α) ∂_a s_α, G_{c,ab} = Σ_{α∈c} conj(∂_b s_α) ∂_a s_α
-  (∂_a s = Σ_i ∂_i s J_ia in the point's chart), Q = h·q, ∂_aQ = h·v_a, ∂_a∂̄_bQ = h·G_ab and
+* :class:`SymmetricAnsatz` (Fermat hypersurfaces, :mod:`metricflow.cy.symmetry`): every
+  hermitian form invariant under the Fermat group (permutations, phases, conjugation), as
+  H = R† D(θ) R with D on all degree-k monomials.  θ holds first one value per exponent class
+  (2, 3, 5, 7, 10 parameters at k = 2…6 on the quintic: there the classes already give every
+  invariant H), then one per *coupling* orbit z^α ~ z^β (α ≡ β mod d) that raises the rank after
+  the reduction R (1 at k = 7, 2 at k = 8: 14 and 20 parameters).  Positive by construction:
+  D(θ) = exp S(θ), S(θ) = Σ_c θ_c 1_c + Σ_o θ_o B_o real symmetric and invariant, so D is
+  invariant and positive, and R is injective; D is block diagonal over the congruence classes
+  α mod d, so only the blocks a coupling touches are exponentiated (5 × 5 for k < 2d; products
+  only) and D = diag(e^θ) elsewhere: without couplings the diagonal ansatz of earlier versions
+  bit for bit (``--ansatz diagonal`` keeps it at every k).  Q = s_all† D s_all is *linear* in
+  the values w(θ) of D on its forms (the classes and the coupling orbits inside the touched
+  blocks, which exp S fills in), and so are its derivatives: with, per point and form F,
+  q_F = s_all† F s_all, v_{F,a} = s_all† F ∂_a s_all, G_{F,ab} = (∂_b s_all)† F ∂_a s_all
+  (∂_a s = Σ_i ∂_i s J_ia in the point's chart), Q = w·q, ∂_aQ = w·v_a, ∂_a∂̄_bQ = w·G_ab and
 
-      g_{a b̄} = ∂_a∂̄_b K = (1/k) [ h·G_ab / Q − (h·v_a)(h·v_b)^* / Q² ]
+      g_{a b̄} = ∂_a∂̄_b K = (1/k) [ w·G_ab / Q − (w·v_a)(w·v_b)^* / Q² ]
 
-  (the closed form of :mod:`metricflow.cy.algebraic` with H = D).  The per-class sums are
-  computed once per point set (:meth:`features`, 13 complex numbers per class and point on
-  a threefold), so an optimiser step costs O(N_points · classes) whatever N_k.
+  (the closed form of :mod:`metricflow.cy.algebraic` with H = D).  The per-form sums are
+  computed once per point set (:meth:`features`, 13 complex numbers per form and point on a
+  threefold), so an optimiser step costs O(N_points · forms) whatever N_k (forms = 10, 16, 25
+  at k = 6, 7, 8).
 * :class:`HermitianAnsatz` (any hypersurface): H = L L† with L lower triangular, its
   diagonal e^θ (positive) and its strictly lower part complex: N_k² real parameters; the
   metric by :func:`metricflow.cy.algebraic._block_metric` (same closed form).
@@ -20,7 +30,7 @@ giving the metric at the points as a differentiable JAX function of θ.
 Both map θ to the standard-basis H of an :class:`~metricflow.cy.algebraic.AlgebraicMetric`
 (:meth:`to_metric`, which ``save_metric`` writes), and fit θ to a given H (:meth:`fit`,
 used to start from the balanced metric).  The overall scale of H (a constant added to K)
-does not change g: one flat direction of θ.
+does not change g: one flat direction of θ (all class values shifted together).
 """
 
 from __future__ import annotations
