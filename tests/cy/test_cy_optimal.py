@@ -124,6 +124,7 @@ def test_cli_optimize_saves_a_loadable_metric(tmp_path, capsys):
     (["--k", "2", "--learning-rate", "-1"], "--learning-rate"), (["--k", "2", "--poly", "quartic-k3",
                                                                  "--ansatz", "symmetric", "--seed", "-1"], "--seed"),
     (["--k", "2", "--poly", "dwork:0.3", "--ansatz", "symmetric"], "--ansatz"),
+    (["--k", "7", "--poly", "dwork:0.3", "--ansatz", "diagonal"], "--ansatz"),
     (["--k", "2", "--poly", "z0**3+z1**3+z2**3+z3**3"], "--poly")])
 def test_cli_optimize_refuses_bad_options(tmp_path, capsys, args, option):
     from metricflow.cli import main
