@@ -157,6 +157,36 @@ def gaussian_of_overlap(c2, sigma: float, xp=np):
     return xp.exp(-(d * d) / (2.0 * sigma**2))
 
 
+# ------------------------------------------------------------------ the overlap as one real product
+def gram_features(unit, dtype=np.float64):
+    """``(T, S)``, real (N, (n+1)² + 1) each, of unit homogeneous points such that the real
+    matrix product ``T_a · S_b = 2 |⟨a, b⟩|² − 1 = cos 2d`` (d the FS distance, eq. 3.2): the
+    (n+1)² reals of the hermitian ``z z†`` (|z_i|², √2 Re z_i z̄_j, √2 Im z_i z̄_j for i < j),
+    whose Frobenius product ``⟨z z†, w w†⟩`` is ``|⟨z, w⟩|²``, scaled by √2, and a last column
+    1 (T) or −1 (S). One GEMM per block, no elementwise square and no square root after it
+    (:func:`gaussian_of_cos2d`); in ``dtype`` (float32 halves the product's cost)."""
+    u = np.asarray(unit)
+    iu, ju = np.triu_indices(u.shape[1], 1)
+    P = u[:, iu] * np.conj(u[:, ju])
+    Z = np.sqrt(2.0) * np.concatenate([np.abs(u) ** 2, np.sqrt(2.0) * P.real, np.sqrt(2.0) * P.imag], axis=1)
+    one = np.ones((len(u), 1))
+    return (np.ascontiguousarray(np.concatenate([Z, one], axis=1), dtype=dtype),
+            np.ascontiguousarray(np.concatenate([Z, -one], axis=1), dtype=dtype))
+
+
+def gaussian_of_cos2d(x, sigma: float):
+    """``exp(−d²/(2σ²))`` from ``x = cos 2d`` (:func:`gram_features`), ``d = arccos(x)/2``, in
+    place and in x's dtype (x is overwritten). As stable as :func:`gaussian_of_overlap`: an
+    error ε in x moves d by at most ``arccos(1 − ε)/2 ≈ √(ε/2)`` (at d = 0 and π/2) and by
+    ``ε / (2 sin 2d)`` in between, so d² by ``O(ε)`` near 0 — the float32 bound is derived
+    in :func:`metricflow.kernels.cloud_sums.float32_weight_error`."""
+    np.clip(x, -1.0, 1.0, out=x)
+    np.arccos(x, out=x)
+    np.multiply(x, x, out=x)
+    np.multiply(x, x.dtype.type(-1.0 / (8.0 * sigma**2)), out=x)
+    return np.exp(x, out=x)
+
+
 def blocked_sum(weights, targets, flat, block: int, xp=np, workers: int | None = None):
     """``Σ_j W[t, j] flat_j`` for all targets, ``block`` targets at a time: ``weights(tb, start)``
     returns the (len(tb), N) kernel block (``start``: the block's first row; None under JAX).
@@ -183,19 +213,21 @@ def blocked_sum(weights, targets, flat, block: int, xp=np, workers: int | None =
     return out.reshape(-1, flat.shape[1])[:n]
 
 
-def symmetric_blocked_sum(tile, flat, block: int, workers: int | None = None):
+def symmetric_blocked_sum(tile, flat, block: int, workers: int | None = None, dtype=None):
     """``Σ_j W[i, j] flat_j`` at the sources themselves for a symmetric kernel (W = Wᵀ), numpy:
     ``tile(a, c)`` returns W on rows a:a+block, columns c:c+block; each tile with c ≥ a is
     computed once and used twice (``K flat_c`` into rows a, ``Kᵀ flat_a`` into rows c), which
     halves the kernel evaluations of :func:`blocked_sum`, and a (block × block) tile stays in
     cache. Rows of tiles are dealt to ``workers`` threads, each with its own (N, m) accumulator
-    (memory ``workers × N × m``: linear in N)."""
+    (memory ``workers × N × m``: linear in N). ``dtype``: that of the tiles' products with
+    ``flat`` (float32 tiles: ``flat`` rounded to float32 once); the accumulators are float64."""
     import os
     from concurrent.futures import ThreadPoolExecutor
 
     from metricflow.cy._blas import blas_threads
 
     n, m = flat.shape
+    flat = np.asarray(flat, dtype=dtype)
     starts = list(range(0, n, block))
     workers = max(1, min(workers or min(4, os.cpu_count() or 1), len(starts)))
 
