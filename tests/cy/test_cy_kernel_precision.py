@@ -1,6 +1,9 @@
 """The float32 option of the Gaussian-in-d kernel sums (issue 14, "Speed"): equal to the float64
 reference within the bound derived in kernels.cloud_sums.float32_weight_error."""
 
+import contextlib
+import json
+
 import numpy as np
 import pytest
 
@@ -78,3 +81,31 @@ def test_float32_only_for_the_gaussian_in_d(kw):
         CloudKernel(**kw, precision="float32")
     with pytest.raises(InvalidInputError):
         CloudKernel("gaussian", form="gaussian", precision="float16")
+
+
+def test_float32_flow_equals_the_float64_flow():
+    """Ten Gaussian-in-d steps with float32 blocks: each update differs from float64's by under
+    the sum bound (≤ 3·10⁻⁴ of Σ K|f| at σ = 0.1, test above), a first-order change of each step's
+    σ decrease of the same relative size; 1e-3 on the gains (measured: 1.2e-7 train, 9e-12 test)."""
+    from metricflow.experiments.cy_kernels import run_kernel_flow
+
+    kw = dict(n_train=150, n_test=30, steps=10, seed=1, form="gaussian", sigma=0.1)
+    r64 = run_kernel_flow("gaussian", **kw)
+    r32 = run_kernel_flow("gaussian", precision="float32", **kw)
+    assert r32["precision"] == "float32" and r64["train_gain"] > 1.05
+    for key in ("train_gain", "test_gain"):
+        assert r32[key] == pytest.approx(r64[key], rel=1e-3), (key, r32[key] / r64[key] - 1)
+    assert r32["train_gain"] != r64["train_gain"]                      # float32 blocks were used
+
+
+def test_cli_precision(tmp_path, capsys):
+    from metricflow.cli import main
+
+    base = ["cy", "kernel-flow", "--kernel", "gaussian", "--n-train", "60", "--n-test", "20", "--steps", "1",
+            "--out", str(tmp_path), "--json", "--precision", "float32"]
+    with pytest.raises(SystemExit) as exc:
+        main(base)                                                     # the printed (3.5): float64 only
+    assert exc.value.code == 2 and "--precision" in capsys.readouterr().err
+    with contextlib.suppress(SystemExit):
+        main([*base, "--form", "gaussian", "--sigma", "0.1"])
+    assert json.loads(capsys.readouterr().out)["precision"] == "float32"
