@@ -7,7 +7,8 @@ computed in the step, as at 10⁵ points where the cache cannot hold the kernel)
 matrix, :func:`metricflow.kernels.pointcloud.fs_gaussian_dense`) where it fits; the engine's
 JAX operator (``Gaussian(σ).operator``, ``jax.lax.map``) at the smallest N; and, with
 ``--baseline-root DIR`` (a checkout of the earlier code), the earlier step timed in a
-subprocess at the sizes up to ``--baseline-max`` in the same run, for the speed-up. Each
+subprocess at the sizes up to ``--baseline-max`` in the same run, for the speed-up (times: the least
+of ``--repeat`` runs, untraced; peak memory from one more run under tracemalloc). Each
 size for each ``--precisions`` (the kernel's blocks in float64, the default, or float32:
 :func:`metricflow.kernels.cloud_sums.float32_weight_error`). The time at 10⁵ points is
 measured when 10⁵ is among the sizes, else extrapolated from the two largest sizes. One JSON
@@ -56,12 +57,17 @@ print(json.dumps({"n": n, "seconds": time.perf_counter() - t0, "cpu_seconds": ti
 """
 
 
-def measure(fn):
-    """(result, wall seconds, peak traced bytes, CPU seconds of the process, all threads)."""
+def measure(fn, repeat: int = 1):
+    """(result, wall seconds, peak traced bytes, CPU seconds of the process, all threads): the
+    times the least of ``repeat`` untraced runs (tracemalloc slows numpy's allocations by ~20 %,
+    and the earlier code is timed untraced), the peak from one more run under tracemalloc."""
+    sec = cpu = float("inf")
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = fn()
+        sec, cpu = min(sec, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
     tracemalloc.start()
-    t0, c0 = time.perf_counter(), time.process_time()
-    out = fn()
-    sec, cpu = time.perf_counter() - t0, time.process_time() - c0
+    fn()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return out, sec, peak, cpu
@@ -74,12 +80,15 @@ def step(ker, cloud, flow, g, frames):
     return kernel_sum(ker, cloud, flow.velocity(g), cloud.pointset, frames=frames)
 
 
-def baseline(root: str, n: int, sigma: float) -> dict:
+def baseline(root: str, n: int, sigma: float, repeat: int = 1) -> dict:
+    """The earlier code's step, the least times of ``repeat`` fresh subprocesses."""
     env = {**os.environ, "PYTHONPATH": root}
-    out = subprocess.run([sys.executable, "-c", BASELINE, str(n), str(sigma)], env=env, capture_output=True,
-                         text=True, check=True)
+    runs = [json.loads(subprocess.run([sys.executable, "-c", BASELINE, str(n), str(sigma)], env=env,
+                                      capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+            for _ in range(repeat)]
     rev = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    return {**json.loads(out.stdout.strip().splitlines()[-1]), "commit": rev}
+    return {"seconds": min(r["seconds"] for r in runs), "cpu_seconds": min(r["cpu_seconds"] for r in runs),
+            "commit": rev}
 
 
 def main(argv=None):
@@ -90,6 +99,7 @@ def main(argv=None):
     ap.add_argument("--sigma", type=float, default=0.1)
     ap.add_argument("--baseline-root", default=None)
     ap.add_argument("--baseline-max", type=int, default=40000)
+    ap.add_argument("--repeat", type=int, default=2, help="runs per time below 10^5 points (the least is kept)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"
                                          / f"cy_kernel_step_cpu2_{time.strftime('%Y-%m-%d')}.json"))
     args = ap.parse_args(argv)
@@ -108,7 +118,9 @@ def main(argv=None):
     sizes = [int(s) for s in args.sizes.split(",")]
     for n in sizes:
         cloud = PointCloud.sample("fermat-quintic", n, seed=0)
-        base = baseline(args.baseline_root, n, args.sigma) if args.baseline_root and n <= args.baseline_max else None
+        repeat = args.repeat if n < 100000 else 1
+        base = (baseline(args.baseline_root, n, args.sigma, repeat) if args.baseline_root and n <= args.baseline_max
+                else None)
         for precision in precisions:
             ker = CloudKernel("gaussian", sigma=args.sigma, form="gaussian", precision=precision)
             flow = KernelFlow(cloud, ker, 0.1)
@@ -118,7 +130,7 @@ def main(argv=None):
             frames.ambient_map                                 # the per-point maps, once per run  # noqa: B018
             keep, cs.CACHE_VALUES = cs.CACHE_VALUES, 0         # no kernel cache: every value computed in the step
             try:
-                (out, sec, peak, cpu) = measure(partial(step, ker, cloud, flow, g, frames))
+                (out, sec, peak, cpu) = measure(partial(step, ker, cloud, flow, g, frames), repeat)
             finally:
                 cs.CACHE_VALUES = keep
             row = {"n": n, "precision": precision, "blocked_seconds": sec, "blocked_cpu_seconds": cpu,
@@ -132,6 +144,8 @@ def main(argv=None):
                            dense_over_blocked_seconds=dsec / sec, dense_over_blocked_cpu=dcpu / cpu,
                            dense_over_blocked_memory=dpeak / peak,
                            max_relative_difference_to_dense=float(np.max(np.abs(out - ref)) / np.max(np.abs(ref))))
+            if n == sizes[0] and precision == precisions[0]:
+                row["engine_operator_seconds"] = engine_operator_seconds(cloud, flow.velocity(g), args.sigma)
             if base:
                 row.update(baseline_seconds=base["seconds"], baseline_cpu_seconds=base["cpu_seconds"],
                            baseline_commit=base["commit"], speedup_over_baseline=base["seconds"] / sec,
@@ -144,6 +158,24 @@ def main(argv=None):
            "note": "2 CPU cores shared with other jobs: see loadavg per row; times are inflated by the load, "
                    "CPU seconds (all threads) are not; on an idle machine the wall time is about half of them"}
     emit(doc, args.out)
+
+
+def engine_operator_seconds(cloud, M, sigma: float) -> float:
+    """The engine's jitted JAX operator (``Gaussian(σ).operator``: ``lax.map`` over row blocks
+    against all sources, float64), one call after compilation."""
+    import jax
+    import jax.numpy as jnp
+
+    from metricflow._x64 import x64
+    from metricflow.kernels.gaussian import Gaussian
+
+    with x64():
+        op = jax.jit(Gaussian(sigma).operator(cloud))
+        Mj = jnp.asarray(M)
+        op(Mj).block_until_ready()
+        t0 = time.perf_counter()
+        op(Mj).block_until_ready()
+        return time.perf_counter() - t0
 
 
 def at_1e5(rows) -> dict:
