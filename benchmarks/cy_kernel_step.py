@@ -53,7 +53,9 @@ frames._blocks.clear()
 t0, c0 = time.perf_counter(), time.process_time()
 with x64():
     kernel_sum(ker, cloud, flow.velocity(g), cloud.pointset, frames=frames)
-print(json.dumps({"n": n, "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}))
+import metricflow
+print(json.dumps({"n": n, "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
+                  "module": metricflow.__file__}))
 """
 
 
@@ -81,11 +83,15 @@ def step(ker, cloud, flow, g, frames):
 
 
 def baseline(root: str, n: int, sigma: float, repeat: int = 1) -> dict:
-    """The earlier code's step, the least times of ``repeat`` fresh subprocesses."""
+    """The earlier code's step, the least times of ``repeat`` fresh subprocesses, run in ``root``
+    with ``-P`` (``python -c`` would otherwise put the current directory, a checkout of the new
+    code, before PYTHONPATH); the module's path is checked."""
     env = {**os.environ, "PYTHONPATH": root}
-    runs = [json.loads(subprocess.run([sys.executable, "-c", BASELINE, str(n), str(sigma)], env=env,
+    runs = [json.loads(subprocess.run([sys.executable, "-P", "-c", BASELINE, str(n), str(sigma)], env=env, cwd=root,
                                       capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
             for _ in range(repeat)]
+    if not all(Path(r["module"]).resolve().is_relative_to(Path(root).resolve()) for r in runs):
+        raise RuntimeError(f"the baseline imported {runs[0]['module']}, not the code under {root}")
     rev = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     return {"seconds": min(r["seconds"] for r in runs), "cpu_seconds": min(r["cpu_seconds"] for r in runs),
             "commit": rev}
