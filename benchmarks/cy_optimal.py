@@ -1,13 +1,17 @@
 """Benchmark: optimal algebraic metrics on the Fermat quintic (issue 16).
 
-For each degree k and functional (sigma, hn-ultralocal, hn-entropy) and optimizer: the
-symmetric ansatz (every invariant form: one value per exponent class for k <= 6) from the balanced metric,
+For each degree k and functional (default sigma, hn-ultralocal, hn-entropy; any of the
+registry's: hn-two-derivative, calabi, einstein-hilbert-cy go through the 4-jets of K_H,
+metricflow.cy.jet_geometry, and cost more a step) and optimizer: the
+symmetric ansatz (every invariant form: one value per exponent class for k <= 6) from the
+balanced metric,
 optimised on training points, sigma with its jackknife error on FRESH points
 (metricflow.cy.optimal.optimise).  Targets: sigma <= 0.055 (k = 2), 0.028 (k = 3),
 0.006 (k = 4); and the best sigma within 10 minutes (target <= 0.003): ``--best-k``
 (default 6) optimising sigma on 10^5 points.  Prints ONE JSON object.
 
-    python benchmarks/cy_optimal.py [--quick] [--ks 2,3,4] [--best-k 6 | --best-k 0] [--out F]
+    python benchmarks/cy_optimal.py [--quick] [--ks 2,3,4] [--functionals sigma,...] [--optimizers adam,lbfgs]
+        [--n-points N] [--lbfgs-steps S] [--best-k 6 | --best-k 0] [--out F]
 
 ``--compare-ansatz 6,7`` instead compares, per degree, the full invariant ansatz (``symmetric``)
 with its diagonal sub-ansatz (``diagonal``: one value per exponent class) on the same points,
@@ -74,6 +78,9 @@ def main() -> None:
     ap.add_argument("--functionals", default="sigma,hn-ultralocal,hn-entropy")
     ap.add_argument("--optimizers", default="adam,lbfgs")
     ap.add_argument("--best-k", type=int, default=6, help="degree of the 10-minute run (0: skip)")
+    ap.add_argument("--n-points", type=int, default=None,
+                    help="training points for every k [default: 10,000 (k + 1), quick 5,000 (k + 1)]")
+    ap.add_argument("--lbfgs-steps", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="also write the JSON here")
     ap.add_argument("--compare-ansatz", default="", help="degrees: full invariant vs diagonal ansatz (only this)")
@@ -91,13 +98,13 @@ def main() -> None:
     rows = []
     t_start = time.perf_counter()
     for k in map(int, args.ks.split(",")):
-        n_points = (5_000 if quick else 10_000) * (k + 1)
+        n_points = args.n_points or (5_000 if quick else 10_000) * (k + 1)
         for functional in args.functionals.split(","):
             for optimizer in args.optimizers.split(","):
                 if optimizer == "lbfgs" and functional == "sigma":
                     continue  # sigma is not differentiable where eta = 1: L-BFGS's line search stalls there
                 # L-BFGS converges in ~20 steps on these few parameters; each step runs a line search
-                steps = (100 if quick else 200) if optimizer == "adam" else 30
+                steps = (100 if quick else 200) if optimizer == "adam" else args.lbfgs_steps
                 rows.append(run(k, functional, optimizer, n_points, steps, n_val, args.seed))
     best = None
     if args.best_k:

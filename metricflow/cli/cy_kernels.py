@@ -67,11 +67,14 @@ def check_run_options(n_train, n_test, steps, seed, lr, sigma, test_distance, re
               help="Normalise the updates (section 3.2): by the kernel's largest mass over the training points "
                    "(max), or by each point's own mass (rows); docs/cy-kernels.md.")
 @click.option("--record-every", "record_every", type=int, default=1, show_default=True, help="Steps per record.")
+@click.option("--precision", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
+              help="Kernel blocks of the Gaussian in d (--form gaussian) in float32: about twice as fast, "
+                   "weights to ~1e-4 relative at sigma 0.1 (docs/cy-kernels.md, Speed).")
 @click.option("--out", "out", required=True, type=str, help="Directory for kernel_flow.json and loss.png.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @library_errors
 def kernel_flow(kernel, n_train, n_test, steps, seed, lr, sigma, form, mode, charts, cluster_size, test, test_distance,
-                on_nonpd, normalise, record_every, out, as_json):
+                on_nonpd, normalise, record_every, precision, out, as_json):
     """Learn the quintic's metric at training points through a frozen kernel; predict it at test points."""
     from metricflow.cli.cy_algebraic import writable_dir
 
@@ -86,7 +89,8 @@ def kernel_flow(kernel, n_train, n_test, steps, seed, lr, sigma, form, mode, cha
 
     res = run_kernel_flow(kernel, n_train=n_train, n_test=n_test, steps=steps, seed=seed, lr=lr, sigma=sigma,
                           form=form, mode=mode, test=test, test_distance=test_distance, on_nonpd=on_nonpd,
-                          record_every=record_every, cluster_size=cluster_size, charts=charts, normalise=normalise)
+                          record_every=record_every, cluster_size=cluster_size, charts=charts, normalise=normalise,
+                          precision=precision)
     outdir.mkdir(parents=True, exist_ok=True)
     res["files"] = {"json": str(write_json_atomic(outdir / "kernel_flow.json", res)),
                     "png": str(plot_loss_curves(res, outdir / "loss.png"))}

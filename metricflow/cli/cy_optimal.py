@@ -36,18 +36,23 @@ def check_degree(poly: str, k: int, ansatz: str):
     return X, make_ansatz(X, k, ansatz)
 
 
-def check_memory(A, n_points: int) -> None:
-    """The training arrays (and their autodiff copies, ×4) must fit in memory."""
+def check_memory(A, n_points: int, functional: str = "sigma") -> None:
+    """The training arrays (and their autodiff copies, ×4) must fit in memory; a functional
+    with derivatives (order > 2) holds the sections' 2-jets, N_k (1 + m + m²) numbers a point."""
+    from metricflow.cy.functionals import order_of
+
     m = A.surface.dim
     per_point = (A.n_features * (1 + m + m * m) if A.kind != "hermitian" else A.basis.shape[0] * (2 * m + 2)) * 16
+    if order_of(functional) > 2:
+        per_point = max(per_point, A.basis.shape[0] * (1 + m + m * m) * 16)
     _checks.fits_in_memory("n_points", 4.0 * per_point * n_points, f"{n_points:,} training points")
 
 
 @click.command()
 @click.option("--k", "k", type=int, required=True, help="Degree k of the sections.")
 @click.option("--functional", default="sigma", show_default=True,
-              help="sigma (B.11) or an ultra-local Headrick-Nassar functional of the registry "
-                   "(hn-ultralocal, hn-entropy).")
+              help="sigma (B.11) or a Kahler functional of the registry: hn-ultralocal, hn-entropy (from the "
+                   "metric), hn-two-derivative, calabi, einstein-hilbert-cy (from the 4-jets of K_H; slower).")
 @click.option("--n-points", "n_points", type=int, default=20_000, show_default=True, help="Training points.")
 @click.option("--steps", type=int, default=200, show_default=True, help="Optimiser steps.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
@@ -68,7 +73,7 @@ def optimize(k, functional, n_points, steps, seed, poly, optimizer, learning_rat
              record_every, out, as_json):
     """Optimal algebraic metric of degree k: minimise a functional over H from the balanced metric."""
     from metricflow.cli.cy_algebraic import writable_dir
-    from metricflow.cy.functionals import names
+    from metricflow.cy.functionals import check_minimisable, names
     from metricflow.errors import InvalidInputError
 
     _checks.integer(n_points, "n_points", 100, MAX_POINTS)
@@ -80,8 +85,9 @@ def optimize(k, functional, n_points, steps, seed, poly, optimizer, learning_rat
         _checks.integer(n_validation, "n_validation", 100, MAX_POINTS)
     if functional not in names():
         raise InvalidInputError("functional", f"expected one of {', '.join(names())}, got {functional!r}")
+    check_minimisable(functional)
     X, A = check_degree(poly, k, ansatz)
-    check_memory(A, n_points)
+    check_memory(A, n_points, functional)
     outdir = writable_dir(out, "out")
 
     from metricflow.cy.algebraic import save_metric
@@ -103,7 +109,8 @@ def optimize(k, functional, n_points, steps, seed, poly, optimizer, learning_rat
 
 
 FLOW_HELP = ("kahler-ricci (d phi/dt = ln eta + 1 - mean), calabi (d phi/dt = R - mean), or functional:NAME "
-             "(the L2 descent of hn-ultralocal, hn-entropy), projected onto the algebraic ansatz.")
+             "(the L2 descent of hn-ultralocal, hn-entropy, hn-two-derivative, calabi, einstein-hilbert-cy), "
+             "projected onto the algebraic ansatz.")
 
 
 @click.command("flow")
@@ -130,13 +137,15 @@ FLOW_HELP = ("kahler-ricci (d phi/dt = ln eta + 1 - mean), calabi (d phi/dt = R 
 def flow(flow, k, steps, dt, n_points, seed, poly, ansatz, init, method, record_every, n_validation, out, resume,
          as_json):
     """A derived Kahler flow of the potential within the algebraic ansatz (the flow engine's run_flow)."""
-    from metricflow.cy.functionals import names
+    from metricflow.cy.functionals import check_minimisable, names
     from metricflow.errors import InvalidInputError
     from metricflow.flows.algebraic import POTENTIAL_FLOWS
 
     allowed = POTENTIAL_FLOWS + tuple(f"functional:{n}" for n in names()[1:])
     if flow not in allowed:
         raise InvalidInputError("flow", f"expected one of {', '.join(allowed)}, got {flow!r}")
+    if flow.startswith("functional:"):
+        check_minimisable(flow.partition(":")[2], "flow")
     _checks.integer(steps, "steps", 1, MAX_STEPS)
     _checks.real(dt, "dt")
     _checks.integer(n_points, "n_points", 50, 200_000, "the velocity's least squares hold N x parameters")
@@ -144,7 +153,8 @@ def flow(flow, k, steps, dt, n_points, seed, poly, ansatz, init, method, record_
     _checks.integer(record_every, "record_every", 1, steps)
     _checks.integer(n_validation, "n_validation", 100, MAX_POINTS)
     X, A = check_degree(poly, k, ansatz)
-    check_memory(A, n_points)
+    check_memory(A, n_points, flow.partition(":")[2] if flow.startswith("functional:") else
+                 "calabi" if flow == "calabi" else "sigma")
     _checks.fits_in_memory("n_points", 4.0 * 8 * n_points * A.n_params, "the Jacobian dK/dtheta at the points")
     from metricflow.io import prepare_output_dir
 

@@ -47,9 +47,10 @@ from metricflow.cy.algebraic import AlgebraicMetric, blocks, compiled, pad_rows,
 from metricflow.errors import InvalidInputError, NumericalError
 
 
-def _embedding(P_exponents):
-    """z(d) for one point: z0 + S d + e_e D(d), D implicit in P = 0 (coefficients ``coef``:
-    those of P for z, their conjugates for zbar), by a custom JVP (module docstring)."""
+def embedding(P_exponents):
+    """``(embed, grad_p)``: z(d) = z0 + S d + e_e D(d) for one point, D implicit in P = 0
+    (coefficients ``coef``: those of P for z, their conjugates for zbar), by a custom JVP
+    (module docstring); and dP/dz_i at a point z (``grad_p(z, coef)``, (n+1,))."""
     import jax
     import jax.numpy as jnp
 
@@ -70,7 +71,31 @@ def _embedding(P_exponents):
         grad = grad_p(embed(d, z0, S, oe, coef), coef)
         return implicit(*primals), -(grad @ (S @ tangents[0])) / (grad @ oe)
 
-    return embed
+    return embed, grad_p
+
+
+def section_jets(E, P_exponents, P_coefficients):
+    """``(z0, S, oe) -> (s0, s1, s2)``: the degree-k sections s(z(d)) of the basis E at one
+    point and their first and second derivatives in the local coordinates d, at d = 0
+    (s1[alpha, a] = d_a s_alpha, s2[alpha, a, c] = d_a d_c s_alpha), through the implicit z_e."""
+    import jax
+    import jax.numpy as jnp
+
+    embed = embedding(P_exponents)[0]
+    coef = jnp.asarray(P_coefficients)
+
+    def section(d, z0, S, oe):
+        s, _ = sections_and_derivatives(embed(d, z0, S, oe, coef)[None, :], E, False)
+        return s[0]
+
+    s_d = jax.jacfwd(section, holomorphic=True)  # [alpha, a]
+    s_dd = jax.jacfwd(s_d, holomorphic=True)  # [alpha, a, c]
+
+    def one(z0, S, oe):
+        zero = jnp.zeros(S.shape[1], dtype=jnp.complex128)
+        return section(zero, z0, S, oe), s_d(zero, z0, S, oe), s_dd(zero, z0, S, oe)
+
+    return one
 
 
 def _kernel(E, k, P_exponents, P_coefficients):
@@ -85,15 +110,7 @@ def _kernel(E, k, P_exponents, P_coefficients):
     import jax
     import jax.numpy as jnp
 
-    embed = _embedding(P_exponents)
-    coef = jnp.asarray(P_coefficients)
-
-    def section(d, z0, S, oe):
-        s, _ = sections_and_derivatives(embed(d, z0, S, oe, coef)[None, :], E, False)
-        return s[0]
-
-    s_d = jax.jacfwd(section, holomorphic=True)  # [alpha, a]
-    s_dd = jax.jacfwd(s_d, holomorphic=True)  # [alpha, a, c]
+    jets_at = section_jets(E, P_exponents, P_coefficients)
 
     def potential(d, y, jets, H):
         s0, s1, s2 = jets
@@ -109,8 +126,7 @@ def _kernel(E, k, P_exponents, P_coefficients):
 
     def one(z0, S, oe, H):
         zero = jnp.zeros(S.shape[1], dtype=jnp.complex128)
-        jets = (section(zero, z0, S, oe), s_d(zero, z0, S, oe), s_dd(zero, z0, S, oe))
-        args = (zero, zero, jets, H)
+        args = (zero, zero, jets_at(z0, S, oe), H)
         return metric(*args), d_metric(*args), dbar_metric(*args), ddbar_metric(*args)
 
     return jax.vmap(one, in_axes=(0, 0, 0, None))
@@ -248,5 +264,5 @@ def curvature_report(metric, ps, block: int = 512) -> dict:
             "ricci_scalar_mean": float(np.mean(pw["ricci_scalar"] * r) / r.mean())}
 
 
-__all__ = ["chart_selectors", "chern_curvature", "curvature_report", "jet_function", "metric_jets",
-           "pointwise_curvature", "top_chern_density"]
+__all__ = ["chart_selectors", "chern_curvature", "curvature_report", "embedding", "jet_function", "metric_jets",
+           "pointwise_curvature", "section_jets", "top_chern_density"]

@@ -15,10 +15,13 @@ FS-distributed points and det g_FS in the same chart,
 
 per unit Ω-volume (w = |Ω|²/det g_FS), with κ = ∫det g / ∫|Ω|² (B.10) from the same
 points.  Only Lagrangians that read the metric and Ω themselves, not their derivatives,
-can be fed this way — the ultra-local Headrick–Nassar family ``hn-ultralocal``
+can be fed from g alone — the ultra-local Headrick–Nassar family ``hn-ultralocal``
 (∫(η − 1)² μ_CY, B.12/B.14), ``hn-entropy`` (∫η ln η μ_CY) and user F(η)
-(:func:`~metricflow.symbolic.kahler_functionals.ultralocal`); the others need third or
-fourth derivatives of K_H and of Ω and are refused (naming them) by :func:`compile_functional`.
+(:func:`~metricflow.symbolic.kahler_functionals.ultralocal`): :func:`compile_functional`.
+The others (``calabi``, ``hn-two-derivative``, ``einstein-hilbert-cy``, ``perelman-eta``)
+read up to four derivatives of K_H and one of Ω; :func:`ansatz_value` and
+:func:`metric_value` evaluate them through :mod:`metricflow.cy.jet_geometry` (the same
+registry definitions, differentiated by JAX on the jets of K_H at each point).
 """
 
 from __future__ import annotations
@@ -38,10 +41,76 @@ def point_data(ps) -> dict:
 
 
 def names() -> tuple[str, ...]:
-    """``sigma`` and the registry's Kähler functionals of order 2 (the ones evaluable from g and Ω)."""
+    """``sigma`` and the registry's Kähler functionals (every order: :func:`ansatz_value`)."""
     from metricflow.symbolic.registry import functionals
 
-    return (SIGMA,) + tuple(name for name, fn in functionals("kahler").items() if fn.order == 2)
+    return (SIGMA,) + tuple(functionals("kahler"))
+
+
+def order_of(functional) -> int:
+    """Derivatives of the potential the functional reads: 2 for ``sigma`` and the ultra-local
+    ones (the metric itself), up to 4 for the others."""
+    if functional == SIGMA:
+        return 2
+    from metricflow.symbolic.registry import lookup
+
+    return lookup(functional, "kahler").order
+
+
+def check_minimisable(functional, argument: str = "functional") -> None:
+    """Refuse (``InvalidInputError`` naming ``argument``) a functional whose derived variation
+    E_φ vanishes identically — ``perelman-eta`` (B.18, a divergence on Kähler potentials): it
+    is constant, so minimising its Monte Carlo estimate would only fit the sampling noise.
+    The variation is derived in complex dimension 1 (instant; the identity is dimension-free)."""
+    if functional == SIGMA:
+        return
+    from metricflow.symbolic.kahler_functionals import derive_potential_variation
+    from metricflow.symbolic.registry import lookup
+
+    fn = lookup(functional, "kahler", argument)
+    var = derive_potential_variation(fn, 1)
+    if var.geo.A.is_zero(var.euler):
+        raise InvalidInputError(argument, f"{fn.name!r} has an identically vanishing variation (E_phi = 0: it is "
+                                "constant on Kahler potentials), so there is nothing to minimise; its value is "
+                                "available from metric_value")
+
+
+def _jax(tree: dict) -> dict:
+    import jax.numpy as jnp
+
+    return {key: jnp.asarray(v) for key, v in tree.items()}
+
+
+def ansatz_value(functional, ansatz, ps):
+    """``(aux, value)``: the functional of the ansatz's metric at the points, ``value(θ, aux)``
+    (JAX, float64 under :func:`metricflow._x64.x64`, differentiable in θ), with ``aux`` the
+    per-point arrays — an *argument*, so that a jit does not constant-fold them.  Order 2
+    (:func:`order_of`): the ansatz's metric and :func:`compile_functional`; higher: the
+    sections' 2-jets (16 N N_k (1 + m + m²) bytes) and :mod:`metricflow.cy.jet_geometry`."""
+    n = ps.surface.dim
+    if order_of(functional) <= 2:
+        fn = compile_functional(functional, n)
+        aux = (_jax(ansatz.features(ps)), _jax(point_data(ps)))
+        return aux, lambda theta, aux: fn(ansatz.metric(theta, aux[0])[0], aux[1])
+    from metricflow.cy import jet_geometry as jg
+
+    feats = jg.jet_features(ps, ansatz.basis)
+    value = jg.compile_value(functional, n, ansatz.k)
+    aux = (_jax({"S": feats["S"]}), _jax(jg.jet_point_data(ps, feats)))
+    return aux, lambda theta, aux: value(jg.bilinear(aux[0]["S"], ansatz.H_jax(theta)), aux[1])
+
+
+def metric_value(functional, metric, ps) -> float:
+    """E / ∫|Ω|² of an :class:`~metricflow.cy.algebraic.AlgebraicMetric` on a point set (blocked
+    for the higher-order functionals)."""
+    if order_of(functional) > 2:
+        from metricflow.cy.jet_geometry import evaluate as evaluate_jets
+
+        return evaluate_jets(functional, metric, ps)
+    from metricflow._x64 import x64
+
+    with x64():
+        return float(compile_functional(functional, ps.surface.dim)(metric(ps), point_data(ps)))
 
 
 def _sigma(g, data):
@@ -90,8 +159,8 @@ def compile_element(geo, element, label: str, max_order: int = 2):
     omega_derivatives = [str(x) for x in kern.expr.free_symbols
                          if str(x).startswith("Om") and any(c != "0" for c in str(x).split("_")[1:])]
     if not ok or omega_derivatives:
-        raise InvalidInputError("functional", f"{label} reads derivatives of the metric or of Omega that are "
-                                f"not computed on the hypersurface; available here: {', '.join(names())}")
+        raise InvalidInputError("functional", f"{label} reads derivatives of the metric or of Omega that these "
+                                "jets do not carry (metricflow.cy.jet_geometry evaluates it)")
     return kern
 
 
@@ -113,8 +182,8 @@ def compile_functional(functional, n: int):
 
     fn = lookup(functional, "kahler")
     if fn.order != 2:
-        raise InvalidInputError("functional", f"{fn.name!r} reads derivatives of the metric (order {fn.order}); "
-                                f"on the hypersurface only these are evaluated: {', '.join(names())}")
+        raise InvalidInputError("functional", f"{fn.name!r} reads derivatives of the metric (order {fn.order}), "
+                                "not the metric alone: evaluate it with ansatz_value or metric_value")
     kern = _registry_kernel(fn, n)
 
     def value(g, data):
@@ -151,5 +220,5 @@ def eta(g, data):
     return r / (xp.sum(r) / xp.sum(data["w"]) * data["w"])
 
 
-__all__ = ["SIGMA", "compile_element", "compile_functional", "eta", "evaluate", "names", "point_data", "pointwise",
-           "u_jets"]
+__all__ = ["SIGMA", "ansatz_value", "check_minimisable", "compile_element", "compile_functional", "eta", "evaluate",
+           "metric_value", "names", "order_of", "point_data", "pointwise", "u_jets"]

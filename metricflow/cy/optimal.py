@@ -1,8 +1,8 @@
 """Optimal algebraic metrics: minimise a functional over H, starting from the balanced
 metric (Headrick–Nassar, arXiv 0908.2635; issue 16).
 
-The functional (σ, B.11, or an ultra-local Headrick–Nassar functional of the registry
-evaluated from its derived Lagrangian, :mod:`metricflow.cy.functionals`) is a Monte Carlo
+The functional (σ, B.11, or a Kähler functional of the registry evaluated from its derived
+Lagrangian, :func:`metricflow.cy.functionals.ansatz_value`) is a Monte Carlo
 sum over *training* points (seed stream [seed, 2]); the parameters θ of
 :mod:`metricflow.cy.ansatz` are moved by optax (``adam``, or ``lbfgs`` with its
 zoom line search).  The balanced metric of degree k (Donaldson's T-iteration on its own
@@ -130,27 +130,20 @@ def optimise(poly="fermat-quintic", k: int = 2, functional: str = "sigma", n_poi
     if not X.is_calabi_yau:
         raise InvalidInputError("poly", f"degree {X.degree} in P^{X.n_ambient - 1} is not Calabi-Yau: "
                                 "|Omega|^2, the measure of every functional here, is not a volume form")
-    value_fn = fl.compile_functional(functional, X.dim)
+    fl.check_minimisable(functional)  # an unknown name or a constant functional is refused before computing
     A = make_ansatz(X, k, ansatz)
     n_validation = min(max(n_points, 20_000), 100_000) if n_validation is None else int(n_validation)
     bal, sec_bal = balanced_start(X, k, seed, balanced_iterations, balanced_points)
     t0 = time.perf_counter()
     train = cy.sample(X, n_points, seed=seed_stream(seed, 2))
     valid = cy.sample(X, n_validation, seed=seed_stream(seed, 1))
-    feats, data = A.features(train), fl.point_data(train)
-    sec_features = time.perf_counter() - t0
     with x64():
-        import jax.numpy as jnp
-
-        feats = {key: jnp.asarray(v) for key, v in feats.items()}
-        data = {key: jnp.asarray(v) for key, v in data.items()}
-
-    def loss(theta, aux):
-        return value_fn(A.metric(theta, aux[0])[0], aux[1])
+        aux, loss = fl.ansatz_value(functional, A, train)
+    sec_features = time.perf_counter() - t0
 
     theta0 = A.fit(bal.H)
     t0 = time.perf_counter()
-    theta, records = minimise(loss, theta0, steps, optimizer, learning_rate, record_every, on_record, (feats, data))
+    theta, records = minimise(loss, theta0, steps, optimizer, learning_rate, record_every, on_record, aux)
     sec_opt = time.perf_counter() - t0
     out = {"metric": A.to_metric(theta), "functional_name": getattr(functional, "name", functional),
            "functional": [r["functional"] for r in records], "records": records, **A.describe(),
@@ -158,13 +151,11 @@ def optimise(poly="fermat-quintic", k: int = 2, functional: str = "sigma", n_poi
            "n_validation": int(n_validation), "optimizer": optimizer, "learning_rate": learning_rate,
            "steps": int(steps), "seconds_balanced": sec_bal, "seconds_features": sec_features,
            "seconds_optimise": sec_opt, "theta": np.asarray(theta).tolist() if A.n_params <= 64 else None}
-    vdata = fl.point_data(valid)
     for label, metric in (("balanced", bal), ("initial", A.to_metric(theta0)), ("final", out["metric"])):
         res = cy.sigma(valid, metric)
         out[f"sigma_{label}"], out[f"sigma_{label}_stderr"] = res["sigma"], res["sigma_stderr"]
         if label != "balanced":
-            with x64():
-                out[f"functional_{label}"] = float(value_fn(metric(valid), vdata))
+            out[f"functional_{label}"] = fl.metric_value(functional, metric, valid)
     return out
 
 

@@ -200,11 +200,12 @@ def run_kernel_flow(kernel: str = "gaussian", *, n_train: int | None = None, n_t
                     on_nonpd: str = "stop", record_every: int = 1, cluster_size: int = CLUSTER_SIZE,
                     charts: str = "transport", poly: str = "fermat-quintic", progress=None,
                     evaluate=(), w_std: float | None = None, b_std: float | None = None,
-                    normalise: str = "none") -> dict:
+                    normalise: str = "none", precision: str = "float64") -> dict:
     """One kernel flow (module docstring); returns the gains, σ curves and events (JSON-able).
 
     ``evaluate``: further test sets ``(test, distance)`` (as ``test``/``test_distance``) on which the
-    trained kernel is evaluated at the end, reported under ``evaluations`` (Figure 3)."""
+    trained kernel is evaluated at the end, reported under ``evaluations`` (Figure 3). ``precision``:
+    the Gaussian in d's blocks in float32 (:func:`metricflow.kernels.cloud_sums.float32_weight_error`)."""
     from metricflow.experiments.cy_test_points import mean_nearest_distance
     from metricflow.flows.pointcloud import sigma_measure
     from metricflow.kernels.cloud_sums import CloudKernel
@@ -221,7 +222,7 @@ def run_kernel_flow(kernel: str = "gaussian", *, n_train: int | None = None, n_t
     lr = hp["lr"] if lr is None else lr
     ker = CloudKernel(kernel, sigma=hp.get("sigma", 30.0) if sigma is None else sigma, form=form,
                       w_std=hp.get("w_std", 5.716) if w_std is None else w_std,
-                      b_std=hp.get("b_std", 80.52) if b_std is None else b_std)
+                      b_std=hp.get("b_std", 80.52) if b_std is None else b_std, precision=precision)
     t0 = time.perf_counter()
     cloud = PointCloud(sample_points(poly, n_train, seed, charts))
     test_ps = make_test_points(cloud, n_test, test, test_distance, seed, charts)
@@ -272,7 +273,7 @@ def run_kernel_flow(kernel: str = "gaussian", *, n_train: int | None = None, n_t
     s = curve
     return {
         "kernel": kernel, "form": form if kernel == "gaussian" else None, "mode": mode, "charts": charts, "lr": lr,
-        "normalise": normalise,
+        "normalise": normalise, "precision": precision,
         "sigma": ker.sigma if kernel == "gaussian" else None,
         "w_std": ker.w_std if kernel == "relu" else None, "b_std": ker.b_std if kernel == "relu" else None,
         "n_train": n_train, "n_test": len(test_ps), "steps": steps, "steps_done": done, "seed": seed,

@@ -15,10 +15,12 @@ direction, not g.
 * ``kahler-ricci``: v = ln η + 1 − mean (the registry's flow of ``hn-entropy``, the complex
   Monge–Ampère / Kähler–Ricci flow for c₁ = 0, η = det g/(κ|Ω|²), B.11); its record carries
   ``functional`` = ∫ η ln η μ_CY / ∫|Ω|² (``hn-entropy``).
-* ``calabi``: v = R (the registry's corrected Calabi flow B.8–B.9), R from the derived
-  expression on the 4-jets of K_H (:func:`metricflow.cy.curvature.jet_function`); the record's
-  ``functional`` is the Calabi functional ∫R² J^n/∫|Ω|² (B.7) from its derived Lagrangian.
-* ``functional:NAME`` (an ultra-local functional of the registry): the *L² gradient flow*
+* ``calabi``: v = R (the registry's corrected Calabi flow B.8–B.9), the registry's R
+  (−g^{ab̄}∂_a∂̄_b log det g) on the 4-jets of K_H (:mod:`metricflow.cy.jet_geometry`; equal to
+  the trace of the Chern curvature of :mod:`metricflow.cy.curvature`, tested); the record's
+  ``functional`` is the Calabi functional ∫R² J^n/∫|Ω|² (B.7) from its Lagrangian.
+* ``functional:NAME`` (any Kähler functional of the registry but ``perelman-eta``, whose
+  derived variation vanishes: it is constant on Kähler potentials): the *L² gradient flow*
   ∂_tφ = −E_φ/ρ (ρ the functional's flow measure, η μ_CY = μ_J/κ), projected.  Since
   δE = ∫E_φ δφ and δφ = Σ_j ∂_jK δθ_j, the projection is the natural gradient
   θ̇ = −G⁻¹ ∇_θE with G_ij = ∫ρ ∂_iK ∂_jK — no pointwise E_φ is needed, and
@@ -69,6 +71,13 @@ class AlgebraicCloud(PointCloud):
 
         return point_data(self.pointset)
 
+    @cached_property
+    def jet_features(self) -> dict:
+        """The sections' 2-jets and Ω's 1-jet (:func:`metricflow.cy.jet_geometry.jet_features`)."""
+        from metricflow.cy.jet_geometry import jet_features
+
+        return jet_features(self.pointset, self.model.basis)
+
     def settings(self) -> dict:
         return {**super().settings(), "k": self.k, "ansatz": self.model.kind}
 
@@ -98,7 +107,7 @@ def projector(cloud: AlgebraicCloud):
 
 
 def _registry_element(name: str, what: str, n: int):
-    """(kernel, functional) of the registry's ``name``: its Lagrangian or its (corrected) paper flow."""
+    """(kernel, functional) of the registry's ``name`` (order 2): its Lagrangian or its (corrected) paper flow."""
     from metricflow.cy.functionals import compile_element
     from metricflow.symbolic.kahler_functionals import PotentialGeometry
     from metricflow.symbolic.registry import lookup
@@ -109,26 +118,54 @@ def _registry_element(name: str, what: str, n: int):
     return compile_element(geo, geo.A.reduce(el), repr(name)), fn
 
 
-def ricci_scalar_fn(cloud: AlgebraicCloud):
-    """θ -> (g, R) at the points (JAX): R = g^{a b̄} R_{a b̄}, the Ricci form the trace of the Chern
-    curvature of :func:`metricflow.cy.curvature.chern_curvature` on the 4-jets of K_H(θ)
-    (:func:`metricflow.cy.curvature.jet_function`)."""
+def _ultralocal_parts(cloud: AlgebraicCloud, name: str, velocity_kind: str):
+    """(metric(θ), value(θ), paper velocity (θ, κ) -> v or None) from the metric alone (order 2)."""
     import jax.numpy as jnp
 
-    from metricflow._linalg import inv
-    from metricflow.cy.curvature import chart_selectors, chern_curvature, jet_function
+    from metricflow.cy import functionals as fl
 
-    A, ps = cloud.model, cloud.pointset
-    S, oe = chart_selectors(ps)
-    fn = jet_function(cloud.surface, A.basis, A.k)
-    z, S, oe = jnp.asarray(ps.points), jnp.asarray(S), jnp.asarray(oe)
+    data, feats = _jax(cloud.data), _jax(cloud.features)
+    value_kernel = _registry_element(name, "lagrangian", cloud.dim)[0]
+    flow_kernel = _registry_element(name, "paper_flow", cloud.dim)[0] if velocity_kind == "paper" else None
 
-    def scalar(theta):
-        g, dg, dbg, ddg = fn(z, S, oe, A.H_jax(theta))
-        ricci = jnp.trace(chern_curvature({"g": g, "dg": dg, "dbg": dbg, "ddg": ddg}), axis1=3, axis2=4)
-        return g, jnp.real(jnp.einsum("ndc,ncd->n", inv(g), ricci))
+    def metric(theta):
+        return cloud.model.metric(theta, feats)[0]
 
-    return scalar
+    def value(theta):
+        g = metric(theta)
+        return fl.evaluate(value_kernel, fl.u_jets(g), g, data)
+
+    def velocity(theta, kappa):
+        return fl.pointwise(flow_kernel, fl.u_jets(metric(theta)), data, kappa, jnp)
+
+    return metric, value, velocity if flow_kernel is not None else None
+
+
+def _jet_parts(cloud: AlgebraicCloud, name: str, velocity_kind: str):
+    """The same from the 4-jets of K_H (:mod:`metricflow.cy.jet_geometry`): any order."""
+    import jax.numpy as jnp
+
+    from metricflow.cy import jet_geometry as jg
+
+    A, n = cloud.model, cloud.dim
+    S, jdata = jnp.asarray(cloud.jet_features["S"]), _jax(jg.jet_point_data(cloud.pointset, cloud.jet_features))
+    value_M, metric_M = jg.compile_value(name, n, A.k), jg.metric_at(n, A.k)
+    flow = jg.pointwise(jg.element_of(name, "paper_flow")[0], n, A.k) if velocity_kind == "paper" else None
+
+    def bilinear(theta):
+        return jg.bilinear(S, A.H_jax(theta))
+
+    def velocity(theta, kappa):
+        return flow(bilinear(theta), jdata["om"], kappa)
+
+    return (lambda theta: metric_M(bilinear(theta)), lambda theta: value_M(bilinear(theta), jdata),
+            velocity if flow is not None else None)
+
+
+def _lookup(name: str):
+    from metricflow.symbolic.registry import lookup
+
+    return lookup(name, "kahler")
 
 
 def _system(cloud: AlgebraicCloud, kernel, flow: str, velocity_kind: str, name: str) -> FlowSystem:
@@ -144,56 +181,31 @@ def _system(cloud: AlgebraicCloud, kernel, flow: str, velocity_kind: str, name: 
         raise InvalidInputError("kernel", f"{flow} on the algebraic ansatz is projected in L2: kernel 'local' only")
     data = _jax(cloud.data)
     project, potential = projector(cloud)
-    feats = _jax(cloud.features)
-
-    def jets(theta):
-        g = cloud.model.metric(theta, feats)[0]
-        return g, fl.u_jets(g)
+    parts = _jet_parts if fl.order_of(name) > 2 else _ultralocal_parts
+    metric, value, velocity = parts(cloud, name, velocity_kind)
+    fn = _lookup(name)
 
     def ratios(g):
         r = jnp.real(la.det(g)) / data["det_fs"]
         return r, jnp.sum(r) / jnp.sum(data["w"])
 
-    if name == "calabi":  # R from the Chern curvature of the 4-jets (module docstring)
-        scalar = ricci_scalar_fn(cloud)
-
-        def value(theta):  # Calabi (B.7): int R^2 det g d^{2n}x / int |Omega|^2
-            g, R = scalar(theta)
-            return jnp.sum(R**2 * ratios(g)[0]) / jnp.sum(data["w"])
-    else:
-        value_kernel, fn = _registry_element(name, "lagrangian", cloud.dim)
-
-        def value(theta):
-            g, uj = jets(theta)
-            return fl.evaluate(value_kernel, uj, g, data)
-
-    if name == "calabi":
+    if velocity_kind == "paper":
         def theta_dot(theta):
-            g, R = scalar(theta)
-            r = ratios(g)[0]
-            return project(theta, R - jnp.sum(r * R) / jnp.sum(r), r)
-    elif velocity_kind == "paper":
-        flow_kernel = _registry_element(name, "paper_flow", cloud.dim)[0]
-
-        def theta_dot(theta):
-            g, uj = jets(theta)
-            r, kappa = ratios(g)
-            v = fl.pointwise(flow_kernel, uj, data, kappa, jnp)
-            v = v - jnp.sum(r * v) / jnp.sum(r)
-            return project(theta, v, r)
+            r, kappa = ratios(metric(theta))
+            v = jnp.real(velocity(theta, kappa))
+            return project(theta, v - jnp.sum(r * v) / jnp.sum(r), r)
     else:
         grad = jax.grad(value)
 
         def theta_dot(theta):
-            g, _ = jets(theta)
-            r, kappa = ratios(g)
+            r, kappa = ratios(metric(theta))
             rho = r if fn.measure == "mu_J" else r / kappa  # the flow measure over dVol_FS
             J = jax.jacfwd(potential)(theta)
             G = (J * (rho / jnp.sum(data["w"]))[:, None]).T @ J  # per unit Omega-volume, like E
             return -jnp.linalg.lstsq(G, grad(theta), rcond=1e-12)[0]
 
     value_jit = jax.jit(value)
-    metric_jit = jax.jit(lambda theta: cloud.model.metric(theta, feats)[0])
+    metric_jit = jax.jit(lambda theta: cloud.model.metric(theta, _jax(cloud.features))[0])
 
     def diagnostics(s):
         theta = jnp.asarray(s["theta"])
@@ -232,14 +244,11 @@ def calabi_system(cloud, kernel, functional=None, flow: str = "calabi") -> FlowS
 
 
 def _resolve(functional):
+    from metricflow.cy.functionals import check_minimisable
     from metricflow.symbolic.registry import lookup
 
     fn = lookup(functional, "kahler", "flow")
-    if fn.order != 2:
-        from metricflow.cy.functionals import names
-
-        raise InvalidInputError("flow", f"functional:{fn.name} reads derivatives of the metric (order {fn.order}); "
-                                f"on the algebraic ansatz: {', '.join('functional:' + n for n in names()[1:])}")
+    check_minimisable(fn, "flow")
     return fn
 
 

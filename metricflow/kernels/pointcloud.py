@@ -40,12 +40,14 @@ not exactly to a multiple of g_FS(x_i). No chart transition is needed: no point 
 Memory and cost. Sources are packed as (n+1)² reals (the hermitian A: diagonal, real and
 imaginary upper parts; 25 for the quintic); the kernel is evaluated ``block`` targets at a
 time against all N sources (``block × N`` values, linear in N; the N × N matrix is never
-formed), from the overlaps ``|⟨u, v⟩|² = cos² d`` of the unit homogeneous coordinates by one
-real matrix product per block. At the sources themselves a symmetric kernel is taken by
-(block × block) tiles, each computed once for both triangles (:func:`symmetric_blocked_sum`).
-The same loops run in numpy (threads over blocks; experiments: any kernel, clusters, cached
-frozen blocks) and, for :func:`blocked_sum`, in JAX (the engine's operator, traced by
-``jax.lax.map`` inside ``run_flow``'s compiled step).
+formed), from ``cos 2d = 2 |⟨u, v⟩|² − 1`` of the unit homogeneous coordinates by one real
+matrix product per block (:func:`gram_features`: the (n+1)² reals of ``u u†``), in float64
+or, for the experiments' Gaussian on request, float32 (:mod:`metricflow.kernels.cloud_sums`).
+At the sources themselves a symmetric kernel is taken by (block × block) tiles, each computed
+once for both triangles (:func:`symmetric_blocked_sum`). The same loops run in numpy (threads
+over blocks; experiments: any kernel, clusters, cached frozen blocks) and, for
+:func:`blocked_sum`, in JAX (the engine's operator, traced by ``jax.lax.map`` inside
+``run_flow``'s compiled step).
 """
 
 from __future__ import annotations
@@ -121,40 +123,60 @@ def from_ambient(F, A, xp=np):
     return _h(F, xp) @ A @ F
 
 
-# ------------------------------------------------------------------ kernels of the overlap
-def source_matrix(su, xp=np):
+# ------------------------------------------------------------------ overlaps (nearest neighbours)
+def source_matrix(su):
     """The real (2, 2(n+1), N) pair ``[Re sᵀ; Im sᵀ]``, ``[Im sᵀ; −Re sᵀ]`` of unit sources, so
     that ``[Re t, Im t] · Y[0] = Re ⟨t, s⟩`` and ``[Re t, Im t] · Y[1] = Im ⟨t, s⟩`` (real matrix
-    products into contiguous buffers: faster than the complex product, numpy and XLA alike)."""
-    su = xp.asarray(su)
-    re, im = xp.real(su).T, xp.imag(su).T
-    return xp.stack([xp.concatenate([re, im], axis=0), xp.concatenate([im, -re], axis=0)])
+    products into contiguous buffers: faster than the complex product)."""
+    su = np.asarray(su)
+    re, im = su.real.T, su.imag.T
+    return np.stack([np.concatenate([re, im], axis=0), np.concatenate([im, -re], axis=0)])
 
 
-def overlaps(tb, Y, xp=np):
+def overlaps(tb, Y):
     """``|⟨t, s⟩|² = cos² d`` (d the FS distance, eq. 3.2) of unit targets ``tb`` (b, n+1)
-    against the sources of ``Y`` (:func:`source_matrix`), clipped to 1."""
-    X = xp.concatenate([xp.real(tb), xp.imag(tb)], axis=1)
+    against the sources of ``Y`` (:func:`source_matrix`), clipped to 1 (to ~1e-16: the nearest
+    neighbour's ordering; the kernels use :func:`gram_features`)."""
+    X = np.concatenate([tb.real, tb.imag], axis=1)
     re, im = X @ Y[0], X @ Y[1]
-    if xp is np:                                    # in place, on contiguous buffers
-        np.multiply(re, re, out=re)
-        np.multiply(im, im, out=im)
-        np.add(re, im, out=re)
-        return np.minimum(re, 1.0, out=re)
-    return xp.minimum(re * re + im * im, 1.0)
+    np.multiply(re, re, out=re)                     # in place, on contiguous buffers
+    np.multiply(im, im, out=im)
+    np.add(re, im, out=re)
+    return np.minimum(re, 1.0, out=re)
 
 
-def gaussian_of_overlap(c2, sigma: float, xp=np):
-    """``exp(−d²/(2σ²))`` with d = arccos √c2. Stable in absolute terms although arccos is
-    not near 1: d(d²)/dc = −2d/sin d is bounded by π for d ≤ π/2, so a round-off δ in
-    c = √c2 moves the exponent by at most π δ/(2σ²). numpy: in place (c2 is overwritten)."""
-    if xp is np:
-        d = np.arccos(np.sqrt(c2, out=c2), out=c2)
-        np.multiply(d, d, out=d)
-        np.multiply(d, -1.0 / (2.0 * sigma**2), out=d)
-        return np.exp(d, out=d)
-    d = xp.arccos(xp.sqrt(c2))
-    return xp.exp(-(d * d) / (2.0 * sigma**2))
+# ------------------------------------------------------------------ the overlap as one real product
+def gram_features(unit, dtype=np.float64):
+    """``(T, S)``, real (N, (n+1)² + 1) each, of unit homogeneous points such that the real
+    matrix product ``T_a · S_b = 2 |⟨a, b⟩|² − 1 = cos 2d`` (d the FS distance, eq. 3.2): the
+    (n+1)² reals of the hermitian ``z z†`` (|z_i|², √2 Re z_i z̄_j, √2 Im z_i z̄_j for i < j),
+    whose Frobenius product ``⟨z z†, w w†⟩`` is ``|⟨z, w⟩|²``, scaled by √2, and a last column
+    1 (T) or −1 (S). One GEMM per block, no elementwise square and no square root after it
+    (:func:`gaussian_of_cos2d`); in ``dtype`` (float32 halves the product's cost)."""
+    u = np.asarray(unit)
+    iu, ju = np.triu_indices(u.shape[1], 1)
+    P = u[:, iu] * np.conj(u[:, ju])
+    Z = np.sqrt(2.0) * np.concatenate([np.abs(u) ** 2, np.sqrt(2.0) * P.real, np.sqrt(2.0) * P.imag], axis=1)
+    one = np.ones((len(u), 1))
+    return (np.ascontiguousarray(np.concatenate([Z, one], axis=1), dtype=dtype),
+            np.ascontiguousarray(np.concatenate([Z, -one], axis=1), dtype=dtype))
+
+
+def gaussian_of_cos2d(x, sigma: float, xp=np):
+    """``exp(−d²/(2σ²))`` from ``x = cos 2d`` (:func:`gram_features`), ``d = arccos(x)/2``; numpy:
+    in place and in x's dtype (x is overwritten). Stable in absolute terms although arccos is
+    not near ±1: an error ε in x moves d by at most ``arccos(1 − ε)/2 ≈ √(ε/2)`` (at d = 0 and
+    π/2) and by ``≈ ε / (2 sin 2d)`` in between, so d² by ``O(ε)`` near 0 and the exponent by
+    ``O(ε/σ²)`` — the float32 bound is derived in :func:`metricflow.kernels.cloud_sums.
+    float32_weight_error` (float64: ε ≈ 10⁻¹⁴, the exponent to ~2·10⁻¹³ at σ = 0.1)."""
+    if xp is not np:
+        a = xp.arccos(xp.clip(x, -1.0, 1.0))
+        return xp.exp(-(a * a) / (8.0 * sigma**2))
+    np.clip(x, -1.0, 1.0, out=x)
+    np.arccos(x, out=x)
+    np.multiply(x, x, out=x)
+    np.multiply(x, x.dtype.type(-1.0 / (8.0 * sigma**2)), out=x)
+    return np.exp(x, out=x)
 
 
 def blocked_sum(weights, targets, flat, block: int, xp=np, workers: int | None = None):
@@ -183,19 +205,21 @@ def blocked_sum(weights, targets, flat, block: int, xp=np, workers: int | None =
     return out.reshape(-1, flat.shape[1])[:n]
 
 
-def symmetric_blocked_sum(tile, flat, block: int, workers: int | None = None):
+def symmetric_blocked_sum(tile, flat, block: int, workers: int | None = None, dtype=None):
     """``Σ_j W[i, j] flat_j`` at the sources themselves for a symmetric kernel (W = Wᵀ), numpy:
     ``tile(a, c)`` returns W on rows a:a+block, columns c:c+block; each tile with c ≥ a is
     computed once and used twice (``K flat_c`` into rows a, ``Kᵀ flat_a`` into rows c), which
     halves the kernel evaluations of :func:`blocked_sum`, and a (block × block) tile stays in
     cache. Rows of tiles are dealt to ``workers`` threads, each with its own (N, m) accumulator
-    (memory ``workers × N × m``: linear in N)."""
+    (memory ``workers × N × m``: linear in N). ``dtype``: that of the tiles' products with
+    ``flat`` (float32 tiles: ``flat`` rounded to float32 once); the accumulators are float64."""
     import os
     from concurrent.futures import ThreadPoolExecutor
 
     from metricflow.cy._blas import blas_threads
 
     n, m = flat.shape
+    flat = np.asarray(flat, dtype=dtype)
     starts = list(range(0, n, block))
     workers = max(1, min(workers or min(4, os.cpu_count() or 1), len(starts)))
 
@@ -236,8 +260,8 @@ def fs_gaussian_operator(cloud, sigma: float, block: int | None = None):
     ``K = (2πσ²)^{−k} e^{−d²/(2σ²)}`` in (★); the embeddings are computed here, once."""
     import jax.numpy as jnp
 
-    src = _unit(cloud.points)
-    Y, tu = jnp.asarray(source_matrix(src)), jnp.asarray(src)
+    T, S = gram_features(_unit(cloud.points))
+    St, tu = jnp.asarray(S.T), jnp.asarray(T)
     F = jnp.asarray(cloud.embedding)
     B = jnp.asarray(ambient_map(cloud.embedding, cloud.reference_metric()))
     norm = gaussian_norm(sigma, cloud.dim)
@@ -245,7 +269,7 @@ def fs_gaussian_operator(cloud, sigma: float, block: int | None = None):
     b = block or block_size(cloud.npoints, cloud.npoints)
 
     def weights(tb, _):
-        return gaussian_of_overlap(overlaps(tb, Y, jnp), sigma, jnp)
+        return gaussian_of_cos2d(tb @ St, sigma, jnp)
 
     def apply(M):
         return norm * ambient_sum(lambda flat: blocked_sum(weights, tu, flat, b, jnp), cloud, M, F, xp=jnp, B=B)
@@ -264,10 +288,11 @@ def fs_gaussian_extend(cloud, values, targets, sigma: float) -> np.ndarray:
     """``Θ · values`` at the points of ``targets`` (a PointSet), each in its own chart (numpy, blocked)."""
     values = _check_targets(cloud, values, targets)
     tu, tF = target_geometry(targets)
-    Y = source_matrix(_unit(cloud.points))
+    tu = gram_features(tu)[0]
+    St = gram_features(_unit(cloud.points))[1].T
 
     def weights(tb, _):
-        return gaussian_of_overlap(overlaps(tb, Y), sigma)
+        return gaussian_of_cos2d(tb @ St, sigma)
 
     b = block_size(len(tu), cloud.npoints)
     return gaussian_norm(sigma, cloud.dim) * ambient_sum(lambda flat: blocked_sum(weights, tu, flat, b), cloud,
