@@ -12,7 +12,7 @@ epochs and L-BFGS iterations, without the records) and the wall seconds, the epo
 recipe, whether the target is met; and the machine (benchmarks/_machine.py, with the load).
 
     python benchmarks/cy_accuracy.py [--quick] [--recipe fs|base|both] [--k 5] [--base DIR] [--epochs E]
-        [--out F]
+        [--lr LR] [--out-scale S] [--n-points N] [--out F]
 """
 
 from __future__ import annotations
@@ -79,6 +79,10 @@ def main() -> None:
     ap.add_argument("--base", default=None, help="a saved algebraic metric folder to use as the base")
     ap.add_argument("--workdir", default=None, help="where the balanced metric is saved [default: a temp dir]")
     ap.add_argument("--epochs", type=int, default=None, help="Adam epochs of the recipes [default: the recipe's]")
+    ap.add_argument("--lr", type=float, default=None, help="Adam's peak learning rate [default: the recipe's]")
+    ap.add_argument("--out-scale", type=float, default=None,
+                    help="the last layer's initial scale (0.1: an O(0.1) perturbation of the start) [default: 0.1]")
+    ap.add_argument("--n-points", type=int, default=None, help="training points [default: the recipe's]")
     ap.add_argument("--out", default=None, help="also write the JSON here")
     args = ap.parse_args()
 
@@ -90,7 +94,9 @@ def main() -> None:
     t0 = time.perf_counter()
     doc = {"benchmark": "cy_accuracy", "poly": "fermat-quintic", "quick": args.quick, "machine": machine(),
            "recipes": []}
-    scale = {**(QUICK if args.quick else {}), **({"epochs": args.epochs} if args.epochs else {})}
+    scale = {**(QUICK if args.quick else {}),
+             **{key: v for key, v in (("epochs", args.epochs), ("lr", args.lr), ("out_scale", args.out_scale),
+                                      ("n_points", args.n_points)) if v is not None}}
     if args.recipe in ("fs", "both"):
         doc["recipes"].append(run("fs", TrainConfig(**{**FS, **scale})))
     if args.recipe in ("base", "both"):
