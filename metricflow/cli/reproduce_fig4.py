@@ -78,10 +78,17 @@ def fig4(out, model, hidden, activation, epochs, n_points, batch_size, lr, seed,
            "config": {k: v for k, v in cfg.__dict__.items()}, "quick": quick, "files": files}
     if lazy_twin:
         doc["lazy_twin"] = {k: v for k, v in runs["lazy_twin"].items() if k != "spectra"}
+    lines = []
     if scan:
-        from metricflow.experiments.cy_feature_learning import width_scan
+        from metricflow.experiments.cy_feature_learning import width_exponents, width_scan
 
         doc["width_scan"] = width_scan(cfg, scan)
+        doc["width_exponents"] = width_exponents(doc["width_scan"])
+        lines = [f"width {r['width']}: Frobenius change {r['frobenius_change']:.3g}, wasserstein "
+                 f"{r['wasserstein']:.3g}, twin gap {r['twin_gap']:.3g}" for r in doc["width_scan"]]
+        lines += ["fitted exponents of the width: " + ", ".join(
+            f"{k} {'n/a' if p is None else format(p, '.2f')}" for k, p in doc["width_exponents"].items())]
     write_json_atomic(outdir / "fig4.json", doc)
-    _emit(doc, as_json, [f"Wasserstein distance to epoch 0 after {epochs} epochs: {net['wasserstein'][-1]:.3g} "
-                         f"(Frobenius change {net['frobenius_change'][-1]:.3g}); wrote {', '.join(files)} to {outdir}"])
+    _emit(doc, as_json, lines + [f"Wasserstein distance to epoch 0 after {epochs} epochs: {net['wasserstein'][-1]:.3g} "
+                                 f"(Frobenius change {net['frobenius_change'][-1]:.3g}); wrote {', '.join(files)} "
+                                 f"to {outdir}"])

@@ -189,3 +189,16 @@ def test_fig4_ntk_sgd_cli(tmp_path):
         r = CliRunner().invoke(group, ["fig4", "--out", str(tmp_path / "bad"), *args])
         assert r.exit_code == 2 and option in r.output, r.output
         assert not (tmp_path / "bad").exists()
+
+
+def test_width_exponents_of_a_power_law():
+    from metricflow.experiments.cy_feature_learning import width_exponents
+
+    rows = [{"width": w, "frobenius_change": 3.0 * w**-0.5, "wasserstein": 0.1 / w, "twin_gap": -2.0 * w**-1.5}
+            for w in (64, 256, 1024)]
+    p = width_exponents(rows)
+    # exact power laws: the least-squares slope in log-log is the exponent to round-off (|log y| ~ 10)
+    assert abs(p["frobenius_change"] + 0.5) < 1e-12 and abs(p["wasserstein"] + 1) < 1e-12
+    assert abs(p["twin_gap"] + 1.5) < 1e-12  # of |gap|: the sign of the gap does not enter
+    rows[1]["twin_gap"] = 0.0
+    assert width_exponents(rows)["twin_gap"] is None  # no logarithm of 0
