@@ -194,11 +194,12 @@ def test_fig4_ntk_sgd_cli(tmp_path):
 def test_width_exponents_of_a_power_law():
     from metricflow.experiments.cy_feature_learning import width_exponents
 
-    rows = [{"width": w, "frobenius_change": 3.0 * w**-0.5, "wasserstein": 0.1 / w, "twin_gap": -2.0 * w**-1.5}
-            for w in (64, 256, 1024)]
+    rows = [{"width": w, "frobenius_change": 3.0 * w**-0.5, "wasserstein": 0.1 / w, "twin_gap": -2.0 * w**-1.5,
+             "metric_gap": w**0.25} for w in (64, 256, 1024)]
     p = width_exponents(rows)
     # exact power laws: the least-squares slope in log-log is the exponent to round-off (|log y| ~ 10)
     assert abs(p["frobenius_change"] + 0.5) < 1e-12 and abs(p["wasserstein"] + 1) < 1e-12
     assert abs(p["twin_gap"] + 1.5) < 1e-12  # of |gap|: the sign of the gap does not enter
+    assert abs(p["metric_gap"] - 0.25) < 1e-12
     rows[1]["twin_gap"] = 0.0
     assert width_exponents(rows)["twin_gap"] is None  # no logarithm of 0
