@@ -203,3 +203,23 @@ def test_width_exponents_of_a_power_law():
     assert abs(p["metric_gap"] - 0.25) < 1e-12
     rows[1]["twin_gap"] = 0.0
     assert width_exponents(rows)["twin_gap"] is None  # no logarithm of 0
+
+
+def test_fig4_width_scan_cli_reports_exponents(tmp_path):
+    import click
+    from click.testing import CliRunner
+
+    from metricflow.cli.reproduce_fig4 import fig4
+
+    group = click.Group("reproduce", commands={"fig4": fig4})
+    r = CliRunner().invoke(group, ["fig4", "--out", str(tmp_path), "--hidden", "8,8", "--epochs", "1",
+                                   "--n-points", "300", "--batch-size", "100", "--lr", "30", "--parameterization",
+                                   "ntk", "--optimizer", "sgd", "--widths", "8,16", "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output[r.output.index("{"):])
+    rows = doc["width_scan"]
+    assert [row["width"] for row in rows] == [8, 16]
+    for row in rows:  # the network moves away from its twin (a finite width), by less than the metric itself
+        assert 0 < row["metric_gap"] < 1 and 0 < row["metric_gap_over_change"] and row["frobenius_change"] > 0
+    assert set(doc["width_exponents"]) == {"frobenius_change", "wasserstein", "twin_gap", "metric_gap"}
+    assert all(p is None or np.isfinite(p) for p in doc["width_exponents"].values())
