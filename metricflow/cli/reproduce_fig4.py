@@ -36,9 +36,15 @@ def _widths(text: str) -> tuple:
 @click.option("--lazy-twin", "lazy_twin", is_flag=True, help="Also train the linearised model (frozen kernel).")
 @click.option("--widths", default=None, help="Also scan these widths (e.g. 64,256,1024) with the depth of --hidden: "
               "the kernel change and the network-twin gap against the width.")
+@click.option("--parameterization", type=click.Choice(["standard", "ntk"]), default="standard", show_default=True,
+              help="standard (Glorot weights, as cymetric) or ntk (N(0,1) weights, 1/sqrt(fan_in) in the forward "
+              "pass: a lazy limit at large width with --optimizer sgd).")
+@click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True,
+              help="Adam or plain SGD, at --lr whatever the width.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @library_errors
-def fig4(out, model, hidden, activation, epochs, n_points, batch_size, lr, seed, quick, lazy_twin, widths, as_json):
+def fig4(out, model, hidden, activation, epochs, n_points, batch_size, lr, seed, quick, lazy_twin, widths,
+         parameterization, optimizer, as_json):
     """Metric-NTK spectra per epoch and their Wasserstein distance to epoch 0 (journal Figure 4)."""
     from metricflow.cli.cy import _emit
     from metricflow.cli.cy_networks import parse_hidden
@@ -48,7 +54,8 @@ def fig4(out, model, hidden, activation, epochs, n_points, batch_size, lr, seed,
     if quick:
         hidden, epochs, n_points, batch_size = QUICK["hidden"], QUICK["epochs"], QUICK["n_points"], QUICK["batch_size"]
     cfg = TrainConfig(model=model, hidden=parse_hidden(hidden), activation=activation, epochs=epochs,
-                      n_points=n_points, seed=seed, batch_size=batch_size, lr=lr, n_diagnostic=50).checked()
+                      n_points=n_points, seed=seed, batch_size=batch_size, lr=lr, n_diagnostic=50,
+                      parameterization=parameterization, optimizer=optimizer).checked()
     scan = () if widths is None else _widths(widths)
     outdir = prepare_output_dir(out, "out")
 
@@ -71,10 +78,17 @@ def fig4(out, model, hidden, activation, epochs, n_points, batch_size, lr, seed,
            "config": {k: v for k, v in cfg.__dict__.items()}, "quick": quick, "files": files}
     if lazy_twin:
         doc["lazy_twin"] = {k: v for k, v in runs["lazy_twin"].items() if k != "spectra"}
+    lines = []
     if scan:
-        from metricflow.experiments.cy_feature_learning import width_scan
+        from metricflow.experiments.cy_feature_learning import width_exponents, width_scan
 
         doc["width_scan"] = width_scan(cfg, scan)
+        doc["width_exponents"] = width_exponents(doc["width_scan"])
+        lines = [f"width {r['width']}: Frobenius change {r['frobenius_change']:.3g}, wasserstein "
+                 f"{r['wasserstein']:.3g}, twin gap {r['twin_gap']:.3g}" for r in doc["width_scan"]]
+        lines += ["fitted exponents of the width: " + ", ".join(
+            f"{k} {'n/a' if p is None else format(p, '.2f')}" for k, p in doc["width_exponents"].items())]
     write_json_atomic(outdir / "fig4.json", doc)
-    _emit(doc, as_json, [f"Wasserstein distance to epoch 0 after {epochs} epochs: {net['wasserstein'][-1]:.3g} "
-                         f"(Frobenius change {net['frobenius_change'][-1]:.3g}); wrote {', '.join(files)} to {outdir}"])
+    _emit(doc, as_json, lines + [f"Wasserstein distance to epoch 0 after {epochs} epochs: {net['wasserstein'][-1]:.3g} "
+                                 f"(Frobenius change {net['frobenius_change'][-1]:.3g}); wrote {', '.join(files)} "
+                                 f"to {outdir}"])

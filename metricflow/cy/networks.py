@@ -27,6 +27,15 @@ everything else in float64; the default is float64 throughout. The networks are
 standard-parameterised MLPs (Glorot-normal weights, zero biases, as
 cymetric) whose last layer starts scaled by ``out_scale`` so that the initial metric is
 an O(out_scale) perturbation of g_FS (positive definite at initialisation).
+
+``parameterization="ntk"`` is the NTK parameterisation of :mod:`metricflow.models.mlp`
+(eqs. 2.9–2.12): every weight N(0, 1), zero biases, and each layer's pre-activation
+W h/√fan_in + b, the last layer's multiplied by ``out_scale`` in the forward pass (not in
+its weights), so that the initial metric is the same O(out_scale) perturbation while the
+metric-NTK has a finite deterministic limit as the width grows and, trained by gradient
+descent at a width-independent step, the network approaches its linearisation (the lazy
+regime). The stored parameters are the raw N(0, 1)-scale ones; a saved network records
+its parameterisation (files without it are standard).
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ from metricflow.errors import InvalidInputError
 KINDS = ("mult", "add", "phi")
 PRECISIONS = ("float64", "float32")
 ACTIVATIONS = ("relu", "gelu")
+PARAMETERIZATIONS = ("standard", "ntk")
 FORMAT = "metricflow.cy.network/1"
 NETWORK_FILE = "network.npz"
 MAX_WIDTH = 4096
@@ -53,7 +63,8 @@ MAX_LAYERS = 8
 @dataclass(frozen=True)
 class Architecture:
     """A model: ``kind`` (mult, add, phi), hidden widths, activation, n+1 ambient
-    coordinates and the initial scale of the last layer."""
+    coordinates, the initial scale of the last layer, the precision and the
+    parameterisation (``standard`` or ``ntk``, module docstring)."""
 
     kind: str
     hidden: tuple
@@ -61,6 +72,7 @@ class Architecture:
     n_ambient: int
     out_scale: float = 0.1
     precision: str = "float64"  # of the network's parameters and arithmetic; the geometry stays float64
+    parameterization: str = "standard"  # or "ntk": N(0, 1) weights, 1/sqrt(fan_in) in the forward pass
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -76,6 +88,9 @@ class Architecture:
             raise InvalidInputError("out_scale", f"need a finite positive number, got {self.out_scale!r}")
         if self.precision not in PRECISIONS:
             raise InvalidInputError("precision", f"expected one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.parameterization not in PARAMETERIZATIONS:
+            raise InvalidInputError("parameterization", f"expected one of {', '.join(PARAMETERIZATIONS)}, "
+                                    f"got {self.parameterization!r}")
 
     @property
     def n_in(self) -> int:
@@ -102,7 +117,9 @@ class Architecture:
 
 
 def init_params(arch: Architecture, key) -> list:
-    """Glorot-normal weights, zero biases; the last layer scaled by ``arch.out_scale``."""
+    """Glorot-normal weights, zero biases; the last layer scaled by ``arch.out_scale``. In
+    the NTK parameterisation: N(0, 1) weights (the same normal draws), zero biases, nothing
+    scaled (:func:`mlp` applies 1/√fan_in and ``out_scale``)."""
     import jax
     import jax.numpy as jnp
 
@@ -110,17 +127,22 @@ def init_params(arch: Architecture, key) -> list:
     keys = jax.random.split(key, len(sizes) - 1)
     dtype = jnp.dtype(arch.precision)
     params = []
+    ntk = arch.parameterization == "ntk"
     for i, (k, a, b) in enumerate(zip(keys, sizes[:-1], sizes[1:], strict=True)):
-        W = jax.random.normal(k, (a, b), jnp.float64) * math.sqrt(2.0 / (a + b))
-        if i == len(sizes) - 2:
-            W = W * arch.out_scale
+        W = jax.random.normal(k, (a, b), jnp.float64)
+        if not ntk:
+            W = W * math.sqrt(2.0 / (a + b))
+            if i == len(sizes) - 2:
+                W = W * arch.out_scale
         params.append({"W": W.astype(dtype), "b": jnp.zeros(b, dtype)})
     return params
 
 
-def mlp(params, x, activation: str):
+def mlp(params, x, activation: str, ntk_out_scale: float | None = None):
     """The network at one input (d,) -> (n_out,), in the precision of its parameters; the
-    output is returned in the precision of ``x`` (the geometry's float64)."""
+    output is returned in the precision of ``x`` (the geometry's float64). With
+    ``ntk_out_scale`` (a float) the NTK parameterisation: h W/√fan_in + b in every layer,
+    the last layer's times ``ntk_out_scale`` (module docstring)."""
     import jax
 
     act = jax.nn.relu if activation == "relu" else (lambda t: jax.nn.gelu(t, approximate=False))
@@ -128,8 +150,18 @@ def mlp(params, x, activation: str):
     for i, layer in enumerate(params):
         if i > 0:
             h = act(h)
-        h = h @ layer["W"] + layer["b"]
+        if ntk_out_scale is None:
+            h = h @ layer["W"] + layer["b"]
+        else:
+            h = h @ layer["W"] * (1.0 / math.sqrt(layer["W"].shape[0])) + layer["b"]
+            if i == len(params) - 1:
+                h = h * ntk_out_scale
     return h.astype(x.dtype)
+
+
+def network(arch: Architecture, params, x):
+    """The MLP of ``arch`` at one input, in its parameterisation (:func:`mlp`)."""
+    return mlp(params, x, arch.activation, arch.out_scale if arch.parameterization == "ntk" else None)
 
 
 def fs_ambient(z):
@@ -153,7 +185,7 @@ def invariant_features(z):
 
 def potential(arch: Architecture, params, z):
     """φ_NN(z), a function on P^n (module docstring)."""
-    return mlp(params, invariant_features(z), arch.activation)[0]
+    return network(arch, params, invariant_features(z))[0]
 
 
 def ddbar(f, z):
@@ -195,7 +227,7 @@ def ambient_metric(arch: Architecture, params, z, base_fn=None):
     if arch.kind == "phi":
         return G + ddbar(lambda w: potential(arch, params, w), z)
     zn = z / jnp.sqrt(jnp.sum(jnp.abs(z) ** 2))
-    out = mlp(params, jnp.concatenate([jnp.real(zn), jnp.imag(zn)]), arch.activation)
+    out = network(arch, params, jnp.concatenate([jnp.real(zn), jnp.imag(zn)]))
     H = from_components(out, arch.n_ambient, "hermitian")
     return G * (1.0 + H) if arch.kind == "mult" else G + H
 
@@ -347,7 +379,8 @@ def load_network(path: str | Path, argument: str = "metric") -> NetworkMetric:
             raise ValueError(f"format {meta.get('format')!r}, expected {FORMAT!r}")
         a = meta["architecture"]
         arch = Architecture(str(a["kind"]), tuple(int(w) for w in a["hidden"]), str(a["activation"]),
-                            int(a["n_ambient"]), float(a["out_scale"]), str(a.get("precision", "float64")))
+                            int(a["n_ambient"]), float(a["out_scale"]), str(a.get("precision", "float64")),
+                            str(a.get("parameterization", "standard")))
         params = [{key: np.asarray(arrays[f"{key}{i}"], dtype=arch.precision) for key in ("W", "b")}
                   for i in range(int(meta["layers"]))]
         base = meta.get("base")
@@ -370,6 +403,7 @@ def load_network(path: str | Path, argument: str = "metric") -> NetworkMetric:
     return NetworkMetric(X, arch, params, base)
 
 
-__all__ = ["ACTIVATIONS", "Architecture", "KINDS", "NetworkMetric", "ambient_metric", "batch_metric", "ddbar",
-           "ddbar_pulled", "fs_ambient", "init_params", "invariant_features", "linearised", "load_network",
-           "packed_metric", "packed_point", "point_metric", "potential", "save_network"]
+__all__ = ["ACTIVATIONS", "Architecture", "KINDS", "NetworkMetric", "PARAMETERIZATIONS", "ambient_metric",
+           "batch_metric", "ddbar", "ddbar_pulled", "fs_ambient", "init_params", "invariant_features", "linearised",
+           "load_network", "mlp",
+           "network", "packed_metric", "packed_point", "point_metric", "potential", "save_network"]

@@ -70,10 +70,12 @@ def kernel_statistics(trainer, n_fixed: int = N_FIXED):
     return extra
 
 
-def feature_learning(cfg, lazy_twin: bool = False, callback=None) -> dict:
+def feature_learning(cfg, lazy_twin: bool = False, callback=None, keep_test_metric: bool = False) -> dict:
     """Train ``cfg`` (a :class:`~metricflow.experiments.cy_networks.TrainConfig`) with the
     kernel statistics every epoch, and with ``lazy_twin`` its linearised twin from the
-    same initialisation on the same data. Returns per-epoch lists and the spectra."""
+    same initialisation on the same data. Returns per-epoch lists and the spectra (and
+    with ``keep_test_metric`` the final and initial metrics on the test points, ``g_test``
+    and ``g_test_initial``)."""
     from metricflow._x64 import x64
     from metricflow.experiments.cy_networks import Trainer, run_training
 
@@ -89,23 +91,53 @@ def feature_learning(cfg, lazy_twin: bool = False, callback=None) -> dict:
                                                                 "alignment", "frobenius_change")}
         runs[name]["spectra"] = res["arrays"]["spectrum"]
         runs[name]["seconds_per_epoch"] = res["seconds_per_epoch"]
+        if keep_test_metric:
+            with x64():
+                runs[name]["g_test"] = tr.values(res["state"]["params"], "test")
+                runs[name]["g_test_initial"] = tr.values(tr.state0["params"], "test")
     return runs
 
 
 def width_scan(cfg, widths, callback=None) -> list[dict]:
     """:func:`feature_learning` with its lazy twin at hidden layers (w, ..., w) for each
     width w (the depth of ``cfg.hidden``): the final kernel change of the network and the
-    gap of σ_test between the network and its twin. As the width grows the kernel change
-    should shrink and the twins approach each other (the lazy regime)."""
+    gap of σ_test between the network and its twin, and ``metric_gap`` the RMS over the test
+    points of |g_twin − g_network|_F / |g_network|_F (the twins' distance as functions,
+    not through σ), ``metric_gap_over_change`` that distance over the network's own change
+    |g_network − g_initial| on the test points (the share of the learned change that the
+    linearisation misses). As the width grows the kernel change should shrink and the twins
+    approach each other (the lazy regime)."""
     rows = []
     for w in widths:
-        runs = feature_learning(replace(cfg, hidden=(int(w),) * len(cfg.hidden)), lazy_twin=True, callback=callback)
+        runs = feature_learning(replace(cfg, hidden=(int(w),) * len(cfg.hidden)), lazy_twin=True, callback=callback,
+                                keep_test_metric=True)
         net, twin = runs["network"], runs["lazy_twin"]
+        g, gap = net["g_test"], twin["g_test"] - net["g_test"]
+        diff = np.linalg.norm(gap, axis=(1, 2)) / np.linalg.norm(g, axis=(1, 2))
+        moved = np.linalg.norm(g - net["g_test_initial"])
         rows.append({"width": int(w), "frobenius_change": net["frobenius_change"][-1],
                      "wasserstein": net["wasserstein"][-1], "alignment": net["alignment"][-1],
                      "sigma_test": net["sigma_test"][-1], "sigma_test_lazy_twin": twin["sigma_test"][-1],
-                     "twin_gap": twin["sigma_test"][-1] - net["sigma_test"][-1]})
+                     "twin_gap": twin["sigma_test"][-1] - net["sigma_test"][-1],
+                     "sigma_test_initial": net["sigma_test"][0], "frobenius_per_epoch": net["frobenius_change"],
+                     "metric_gap": float(np.sqrt(np.mean(diff**2))),
+                     "metric_gap_over_change": float(np.linalg.norm(gap) / moved) if moved > 0 else None})
     return rows
 
 
-__all__ = ["N_FIXED", "feature_learning", "kernel_statistics", "width_scan"]
+def width_exponents(rows) -> dict:
+    """The exponents p of least-squares fits log y = p log w + c against the width of a
+    :func:`width_scan`'s final Frobenius change, Wasserstein distance, |twin gap| and metric gap (None
+    where a value is 0). The NTK theory in the NTK parameterisation with a width-independent
+    gradient-descent step bounds the kernel change by O(1/√w) (Lee et al. 2019: p ≤ −1/2);
+    its rate is O(1/w) at leading order (Dyer & Gur-Ari 2019, Huang & Yau 2019: p ≈ −1); the
+    network's distance to its linearisation is O(1/√w) (Lee et al. 2019)."""
+    w = np.log(np.array([r["width"] for r in rows], float))
+    out = {}
+    for key in ("frobenius_change", "wasserstein", "twin_gap", "metric_gap"):
+        y = np.abs(np.array([r[key] for r in rows], float))
+        out[key] = float(np.polyfit(w, np.log(y), 1)[0]) if len(rows) > 1 and np.all(y > 0) else None
+    return out
+
+
+__all__ = ["N_FIXED", "feature_learning", "kernel_statistics", "width_exponents", "width_scan"]

@@ -1,4 +1,4 @@
-"""Training the Calabi–Yau metric networks (issue 15): Adam (optax) on minibatches of
+"""Training the Calabi–Yau metric networks (issue 15): Adam or SGD (optax) on minibatches of
 points with a validation set, through the one parameter-space training loop
 (:func:`metricflow.flows.training.train`: records, monitors, a checkpoint every epoch
 with exact resume).
@@ -54,19 +54,25 @@ class TrainConfig:
     lbfgs_steps: int = 0  # full-batch L-BFGS iterations after the Adam epochs
     lbfgs_points: int | None = None  # training points of the L-BFGS phase [default: all]
     base: str | None = None  # a saved algebraic metric (folder) under the potential network
+    parameterization: str = "standard"  # of the network: standard or ntk (metricflow.cy.networks)
+    optimizer: str = "adam"  # of the minibatch epochs: adam or sgd (plain, the same learning rate and schedule)
 
     def checked(self) -> TrainConfig:
         """The config with defaults filled in; InvalidInputError naming the first bad field."""
         from metricflow.cy.losses import check_weights
         from metricflow.cy.networks import Architecture
-        from metricflow.experiments.cy_optim import check_schedule
+        from metricflow.experiments import cy_optim as opt
 
         def count(name, value, low, high):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
                 raise InvalidInputError(name, f"need an integer in [{low}, {high}], got {value!r}")
             return int(value)
 
-        Architecture(self.model, tuple(self.hidden), self.activation, 5, self.out_scale, self.precision)  # validates
+        Architecture(self.model, tuple(self.hidden), self.activation, 5, self.out_scale, self.precision,
+                     self.parameterization)  # validates
+        if self.optimizer not in opt.OPTIMIZERS:
+            raise InvalidInputError("optimizer", f"expected one of {', '.join(opt.OPTIMIZERS)}, "
+                                    f"got {self.optimizer!r}")
         count("epochs", self.epochs, 1, 100_000)
         count("n_points", self.n_points, 100, 5_000_000)
         n_test = count("n_test", self.n_test, 100, 5_000_000) if self.n_test is not None \
@@ -74,11 +80,12 @@ class TrainConfig:
         count("seed", self.seed, 0, 2**32 - 1)
         count("batch_size", self.batch_size, 1, 1_000_000)
         count("n_diagnostic", self.n_diagnostic, 1, 100_000)
+        top = opt.MAX_LR[self.optimizer]
         if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not (math.isfinite(self.lr)
-                                                                                      and 0 < self.lr <= 1):
-            raise InvalidInputError("lr", f"need a learning rate in (0, 1], got {self.lr!r}")
+                                                                                      and 0 < self.lr <= top):
+            raise InvalidInputError("lr", f"need a learning rate in (0, {top:g}] for {self.optimizer}, got {self.lr!r}")
         weights = check_weights(self.weights)
-        lr_final, warmup = check_schedule(self.schedule, self.lr, self.lr_final, self.warmup, self.epochs)
+        lr_final, warmup = opt.check_schedule(self.schedule, self.lr, self.lr_final, self.warmup, self.epochs)
         count("lbfgs_steps", self.lbfgs_steps, 0, 100_000)
         lbfgs_points = count("lbfgs_points", self.lbfgs_points, 100, self.n_points) \
             if self.lbfgs_points is not None else self.n_points
@@ -133,7 +140,8 @@ class Trainer:
 
         self.cfg = cfg = cfg.checked()
         X = cy.hypersurface(cfg.poly)
-        self.arch = Architecture(cfg.model, cfg.hidden, cfg.activation, X.n_ambient, cfg.out_scale, cfg.precision)
+        self.arch = Architecture(cfg.model, cfg.hidden, cfg.activation, X.n_ambient, cfg.out_scale, cfg.precision,
+                                 cfg.parameterization)
         self.base, base_fn = load_base(cfg.base, X)
         s_train, s_test = _seeds(cfg.seed)
         self.train_ps = cy.sample(X, cfg.n_points, seed=s_train)
@@ -151,7 +159,8 @@ class Trainer:
         bs = min(cfg.batch_size, N)
         nb = N // bs
         self.steps = cfg.epochs + -(-cfg.lbfgs_steps // opt.LBFGS_PER_RECORD)
-        self.tx = optax.adam(opt.learning_rate(cfg.schedule, cfg.lr, cfg.lr_final, cfg.warmup, cfg.epochs, nb))
+        self.tx = opt.minibatch_optimizer(cfg.optimizer, opt.learning_rate(cfg.schedule, cfg.lr, cfg.lr_final,
+                                                                           cfg.warmup, cfg.epochs, nb))
         params = init_params(self.arch, jax.random.PRNGKey(cfg.seed))
         if cfg.linear:
             from metricflow.cy.networks import linearised

@@ -4,7 +4,8 @@ and the full-batch L-BFGS phase that may follow it (both optax).
 * Adam's schedule, per minibatch step, over the ``epochs`` Adam epochs of ``nb`` steps:
   ``constant`` (lr), ``cosine`` (a linear warm-up from 0 over ``warmup`` epochs, then
   cosine decay to ``lr_final`` at the last step) or ``exponential`` (the same warm-up,
-  then lr · (lr_final/lr)^(t/T) in steps of one epoch, reaching ``lr_final`` at the end).
+  then lr · (lr_final/lr)^(t/T) in steps of one epoch, reaching ``lr_final`` at the end);
+  the same schedule drives plain SGD instead of Adam with ``optimizer="sgd"``.
 * L-BFGS (:func:`optax.lbfgs`, memory 10, zoom line search) on the *full* loss of
   :mod:`metricflow.cy.losses` over the first ``n`` training points — σ (B.10, B.11) with
   one κ over all of them, not a mean of batch σ's — evaluated chunk by chunk
@@ -17,6 +18,12 @@ from __future__ import annotations
 import math
 
 SCHEDULES = ("constant", "cosine", "exponential")
+OPTIMIZERS = ("adam", "sgd")
+#: the largest learning rate accepted: Adam's step is about lr per parameter whatever the
+#: gradient, so lr > 1 is never meant; plain SGD's step is lr times the gradient, and in the
+#: NTK parameterisation with out_scale = 0.1 the kernel carries out_scale^2 = 1e-2, so useful
+#: rates reach O(10-100) (gradient-descent stability needs lr < 2/lambda_max of the loss Hessian)
+MAX_LR = {"adam": 1.0, "sgd": 1000.0}
 LBFGS_MEMORY = 10
 #: L-BFGS iterations between two records (and checkpoints) of the training loop
 LBFGS_PER_RECORD = 5
@@ -37,6 +44,14 @@ def learning_rate(schedule: str, lr: float, lr_final: float, warmup: int, epochs
     if ramp == 0:
         return decay
     return optax.join_schedules([optax.linear_schedule(0.0, lr, ramp), decay], [ramp])
+
+
+def minibatch_optimizer(name: str, rate):
+    """The optax optimiser of the minibatch epochs: Adam, or plain SGD (no momentum: the
+    gradient-descent step of the NTK theory, eqs. 2.9–2.12) at the learning rate ``rate``."""
+    import optax
+
+    return optax.adam(rate) if name == "adam" else optax.sgd(rate)
 
 
 def check_schedule(schedule, lr: float, lr_final, warmup, epochs: int) -> tuple[float, int]:
@@ -108,5 +123,5 @@ def lbfgs_iterations(loss_fn, tx):
     return run
 
 
-__all__ = ["LBFGS_MEMORY", "LBFGS_PER_RECORD", "SCHEDULES", "check_schedule", "chunked", "full_loss", "lbfgs",
-           "lbfgs_iterations", "learning_rate"]
+__all__ = ["LBFGS_MEMORY", "LBFGS_PER_RECORD", "OPTIMIZERS", "SCHEDULES", "check_schedule", "chunked", "full_loss",
+           "lbfgs", "lbfgs_iterations", "learning_rate", "minibatch_optimizer"]
