@@ -71,8 +71,7 @@ def check_minimisable(functional, argument: str = "functional") -> None:
     var = derive_potential_variation(fn, 1)
     if var.geo.A.is_zero(var.euler):
         raise InvalidInputError(argument, f"{fn.name!r} has an identically vanishing variation (E_phi = 0: it is "
-                                "constant on Kahler potentials), so there is nothing to minimise; its value is "
-                                "available from metric_value")
+                                "constant on Kahler potentials), so there is nothing to minimise or flow")
 
 
 def _jax(tree: dict) -> dict:

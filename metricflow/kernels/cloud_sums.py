@@ -90,8 +90,8 @@ class CloudKernel:
         if self.precision not in PRECISIONS:
             raise InvalidInputError("precision", f"expected one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.precision == "float32" and not self._gram:
-            raise InvalidInputError("precision", "float32 is implemented for the Gaussian in d only "
-                                    "(kernel gaussian, form gaussian)")
+            raise InvalidInputError("precision", "float32 is implemented for the Gaussian in d only: use "
+                                    "--kernel gaussian --form gaussian (the printed form (3.5) runs in float64)")
         for name in ("sigma", "w_std", "b_std"):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and np.isfinite(v) and v > 0):
