@@ -111,7 +111,6 @@ def test_H_is_invariant_and_positive_k7(theta, perm, phases):
     assert np.abs(gQ - Q).max() < 1e-11 * Q.max()
 
 
-@pytest.mark.slow  # building the k = 8 ansatz (460 sections, its couplings) takes ~40 s; k = 7 runs by default
 @settings(max_examples=5, deadline=None)
 @given(theta=st.lists(st.floats(-1.0, 1.0), min_size=20, max_size=20))
 def test_H_is_invariant_under_a_cycle_k8(theta):
