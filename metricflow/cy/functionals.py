@@ -80,20 +80,21 @@ def _jax(tree: dict) -> dict:
     return {key: jnp.asarray(v) for key, v in tree.items()}
 
 
-def ansatz_value(functional, ansatz, ps):
+def ansatz_value(functional, ansatz, ps, features: dict | None = None):
     """``(aux, value)``: the functional of the ansatz's metric at the points, ``value(θ, aux)``
     (JAX, float64 under :func:`metricflow._x64.x64`, differentiable in θ), with ``aux`` the
     per-point arrays — an *argument*, so that a jit does not constant-fold them.  Order 2
     (:func:`order_of`): the ansatz's metric and :func:`compile_functional`; higher: the
-    sections' 2-jets (16 N N_k (1 + m + m²) bytes) and :mod:`metricflow.cy.jet_geometry`."""
+    sections' 2-jets (16 N N_k (1 + m + m²) bytes) and :mod:`metricflow.cy.jet_geometry`.
+    ``features``: those already computed for ``ps`` (the ansatz's, or the jets for order > 2)."""
     n = ps.surface.dim
     if order_of(functional) <= 2:
         fn = compile_functional(functional, n)
-        aux = (_jax(ansatz.features(ps)), _jax(point_data(ps)))
+        aux = (_jax(ansatz.features(ps) if features is None else features), _jax(point_data(ps)))
         return aux, lambda theta, aux: fn(ansatz.metric(theta, aux[0])[0], aux[1])
     from metricflow.cy import jet_geometry as jg
 
-    feats = jg.jet_features(ps, ansatz.basis)
+    feats = jg.jet_features(ps, ansatz.basis) if features is None else features
     value = jg.compile_value(functional, n, ansatz.k)
     aux = (_jax({"S": feats["S"]}), _jax(jg.jet_point_data(ps, feats)))
     return aux, lambda theta, aux: value(jg.bilinear(aux[0]["S"], ansatz.H_jax(theta)), aux[1])

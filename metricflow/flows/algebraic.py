@@ -106,16 +106,15 @@ def projector(cloud: AlgebraicCloud):
     return project, potential
 
 
-def _registry_element(name: str, what: str, n: int):
-    """(kernel, functional) of the registry's ``name`` (order 2): its Lagrangian or its (corrected) paper flow."""
+def _paper_flow_kernel(name: str, n: int):
+    """The registry's (corrected) paper flow of ``name`` (order 2), compiled on the metric's jets."""
     from metricflow.cy.functionals import compile_element
     from metricflow.symbolic.kahler_functionals import PotentialGeometry
     from metricflow.symbolic.registry import lookup
 
     fn = lookup(name, "kahler")
     geo = PotentialGeometry(n, jet_order=fn.order, extra=fn.extra)
-    el = fn.lagrangian(geo) if what == "lagrangian" else fn.paper_flow(geo)
-    return compile_element(geo, geo.A.reduce(el), repr(name)), fn
+    return compile_element(geo, geo.A.reduce(fn.paper_flow(geo)), repr(name))
 
 
 def _ultralocal_parts(cloud: AlgebraicCloud, name: str, velocity_kind: str):
@@ -125,15 +124,14 @@ def _ultralocal_parts(cloud: AlgebraicCloud, name: str, velocity_kind: str):
     from metricflow.cy import functionals as fl
 
     data, feats = _jax(cloud.data), _jax(cloud.features)
-    value_kernel = _registry_element(name, "lagrangian", cloud.dim)[0]
-    flow_kernel = _registry_element(name, "paper_flow", cloud.dim)[0] if velocity_kind == "paper" else None
+    aux, value_of = fl.ansatz_value(name, cloud.model, cloud.pointset, cloud.features)
+    flow_kernel = _paper_flow_kernel(name, cloud.dim) if velocity_kind == "paper" else None
 
     def metric(theta):
         return cloud.model.metric(theta, feats)[0]
 
     def value(theta):
-        g = metric(theta)
-        return fl.evaluate(value_kernel, fl.u_jets(g), g, data)
+        return value_of(theta, aux)
 
     def velocity(theta, kappa):
         return fl.pointwise(flow_kernel, fl.u_jets(metric(theta)), data, kappa, jnp)
@@ -143,22 +141,22 @@ def _ultralocal_parts(cloud: AlgebraicCloud, name: str, velocity_kind: str):
 
 def _jet_parts(cloud: AlgebraicCloud, name: str, velocity_kind: str):
     """The same from the 4-jets of K_H (:mod:`metricflow.cy.jet_geometry`): any order."""
-    import jax.numpy as jnp
 
+    from metricflow.cy import functionals as fl
     from metricflow.cy import jet_geometry as jg
 
     A, n = cloud.model, cloud.dim
-    S, jdata = jnp.asarray(cloud.jet_features["S"]), _jax(jg.jet_point_data(cloud.pointset, cloud.jet_features))
-    value_M, metric_M = jg.compile_value(name, n, A.k), jg.metric_at(n, A.k)
+    aux, value_of = fl.ansatz_value(name, A, cloud.pointset, cloud.jet_features)
+    metric_M = jg.metric_at(n, A.k)
     flow = jg.pointwise(jg.element_of(name, "paper_flow")[0], n, A.k) if velocity_kind == "paper" else None
 
     def bilinear(theta):
-        return jg.bilinear(S, A.H_jax(theta))
+        return jg.bilinear(aux[0]["S"], A.H_jax(theta))
 
     def velocity(theta, kappa):
-        return flow(bilinear(theta), jdata["om"], kappa)
+        return flow(bilinear(theta), aux[1]["om"], kappa)
 
-    return (lambda theta: metric_M(bilinear(theta)), lambda theta: value_M(bilinear(theta), jdata),
+    return (lambda theta: metric_M(bilinear(theta)), lambda theta: value_of(theta, aux),
             velocity if flow is not None else None)
 
 
