@@ -12,7 +12,7 @@ epochs and L-BFGS iterations, without the records) and the wall seconds, the epo
 recipe, whether the target is met; and the machine (benchmarks/_machine.py, with the load).
 
     python benchmarks/cy_accuracy.py [--quick] [--recipe fs|base|both] [--k 5] [--base DIR] [--epochs E]
-        [--lr LR] [--out-scale S] [--n-points N] [--out F]
+        [--lr LR] [--out-scale S] [--n-points N] [--inputs SPEC] [--lbfgs-steps S] [--out F]
 """
 
 from __future__ import annotations
@@ -83,6 +83,9 @@ def main() -> None:
     ap.add_argument("--out-scale", type=float, default=None,
                     help="the last layer's initial scale (0.1: an O(0.1) perturbation of the start) [default: 0.1]")
     ap.add_argument("--n-points", type=int, default=None, help="training points [default: the recipe's]")
+    ap.add_argument("--inputs", default=None, help="the potential's inputs: u, monomials:K or invariant:K "
+                    "(metricflow.cy.features) [default: u]")
+    ap.add_argument("--lbfgs-steps", type=int, default=None, help="L-BFGS iterations [default: the recipe's]")
     ap.add_argument("--out", default=None, help="also write the JSON here")
     args = ap.parse_args()
 
@@ -96,7 +99,8 @@ def main() -> None:
            "recipes": []}
     scale = {**(QUICK if args.quick else {}),
              **{key: v for key, v in (("epochs", args.epochs), ("lr", args.lr), ("out_scale", args.out_scale),
-                                      ("n_points", args.n_points)) if v is not None}}
+                                      ("n_points", args.n_points), ("inputs", args.inputs),
+                                      ("lbfgs_steps", args.lbfgs_steps)) if v is not None}}
     if args.recipe in ("fs", "both"):
         doc["recipes"].append(run("fs", TrainConfig(**{**FS, **scale})))
     if args.recipe in ("base", "both"):

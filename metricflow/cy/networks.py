@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+from metricflow.cy.features import n_inputs, parse_inputs
 from metricflow.errors import InvalidInputError
 
 KINDS = ("mult", "add", "phi")
@@ -73,6 +74,8 @@ class Architecture:
     out_scale: float = 0.1
     precision: str = "float64"  # of the network's parameters and arithmetic; the geometry stays float64
     parameterization: str = "standard"  # or "ntk": N(0, 1) weights, 1/sqrt(fan_in) in the forward pass
+    inputs: str = "u"  # of the potential model: u, monomials:K or invariant:K (metricflow.cy.features)
+    poly_degree: int = 0  # the hypersurface's degree d: the Fermat group of invariant:K inputs (0: not needed)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -84,18 +87,29 @@ class Architecture:
                 or any(isinstance(w, bool) or not isinstance(w, (int, np.integer)) or not 1 <= w <= MAX_WIDTH
                        for w in h)):
             raise InvalidInputError("hidden", f"need 1 to {MAX_LAYERS} widths in [1, {MAX_WIDTH}], got {h!r}")
-        if not (isinstance(self.out_scale, (int, float)) and math.isfinite(self.out_scale) and self.out_scale > 0):
-            raise InvalidInputError("out_scale", f"need a finite positive number, got {self.out_scale!r}")
+        low = 0.0 if self.parameterization == "standard" else None  # 0: a zero last layer, g = the base at the start
+        if not (isinstance(self.out_scale, (int, float)) and math.isfinite(self.out_scale)
+                and (self.out_scale > 0 or self.out_scale == low)):
+            raise InvalidInputError("out_scale", "need a finite number > 0 (or 0 in the standard parameterisation: "
+                                    f"a zero last layer), got {self.out_scale!r}")
         if self.precision not in PRECISIONS:
             raise InvalidInputError("precision", f"expected one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.parameterization not in PARAMETERIZATIONS:
             raise InvalidInputError("parameterization", f"expected one of {', '.join(PARAMETERIZATIONS)}, "
                                     f"got {self.parameterization!r}")
+        family, _ = parse_inputs(self.inputs)
+        if family != "u" and self.kind != "phi":
+            raise InvalidInputError("inputs", f"{self.inputs!r} are inputs of the potential model (phi); "
+                                    f"the {self.kind!r} model takes the coordinates (inputs u)")
+        if family == "invariant" and (isinstance(self.poly_degree, bool) or not isinstance(self.poly_degree, int)
+                                      or self.poly_degree < 2):
+            raise InvalidInputError("inputs", f"{self.inputs!r} needs the Fermat hypersurface's degree, "
+                                    f"got {self.poly_degree!r}")
 
     @property
     def n_in(self) -> int:
         n1 = self.n_ambient
-        return 2 * n1 if self.kind in ("mult", "add") else n1 * n1
+        return 2 * n1 if self.kind in ("mult", "add") else n_inputs(self.inputs, n1, self.poly_degree)
 
     @property
     def n_out(self) -> int:
@@ -172,20 +186,17 @@ def fs_ambient(z):
     return jnp.eye(z.shape[0]) / n2 - jnp.conj(z)[:, None] * z[None, :] / n2**2
 
 
-def invariant_features(z):
-    """Re and Im of u_ij = z_i conj(z_j)/|z|^2 (diagonal, then Re, Im of i < j): (n+1)^2
-    reals invariant under z -> λz."""
-    import jax.numpy as jnp
+def invariant_features(arch: Architecture, z):
+    """The potential network's inputs at one point, functions on P^n (:mod:`metricflow.cy.features`):
+    by default Re and Im of u_ij = z_i conj(z_j)/|z|^2 (diagonal, then Re, Im of i < j)."""
+    from metricflow.cy.features import evaluate
 
-    from metricflow.kernels.metric import to_components
-
-    u = z[:, None] * jnp.conj(z)[None, :] / jnp.sum(jnp.abs(z) ** 2)
-    return to_components(u, "hermitian")
+    return evaluate(arch.inputs, arch.n_ambient, arch.poly_degree, z)
 
 
 def potential(arch: Architecture, params, z):
     """φ_NN(z), a function on P^n (module docstring)."""
-    return network(arch, params, invariant_features(z))[0]
+    return network(arch, params, invariant_features(arch, z))[0]
 
 
 def ddbar(f, z):
@@ -214,6 +225,30 @@ def ddbar_pulled(f, z, jac):
     return 0.25 * (a + d + 1j * (b - c))
 
 
+def potential_ddbar(arch: Architecture, params, z, jac):
+    """∂_a ∂̄_b φ_NN (m, m) along the holomorphic directions v_a = jac[:, a], by the chain rule
+    through the inputs' closed-form jets f, ∂_a f, ∂_a∂̄_b f (:func:`metricflow.cy.features.jets`;
+    they do not depend on the parameters):
+        ∂_a∂̄_b φ = Σ_ij φ_ij ∂_a f_i conj(∂_b f_j) + Σ_i φ_i ∂_a∂̄_b f_i,
+    φ_i, φ_ij the network's gradient and Hessian in its inputs. With ∂_a f = R_a + i I_a the first
+    term is R_a·Φ R_b + I_a·Φ I_b + i(I_a·Φ R_b − R_a·Φ I_b): 2m Hessian-vector products
+    (forward over reverse), never the F × F Hessian. Equal to :func:`ddbar_pulled` of
+    :func:`potential` (tested) at a fraction of its cost for inputs of high degree."""
+    import jax
+    import jax.numpy as jnp
+
+    from metricflow.cy.features import jets
+
+    f, df, contract = jets(arch.inputs, arch.n_ambient, arch.poly_degree, z, jac)
+    m = jac.shape[1]
+    grad_fn = jax.grad(lambda x: network(arch, params, x)[0])
+    grad, hvp = jax.linearize(grad_fn, f)
+    R = jnp.concatenate([jnp.real(df), jnp.imag(df)], axis=1).T  # (2m, F): R_a, then I_a
+    M = R @ jax.vmap(hvp)(R).T  # M_kl = R_k·Φ R_l
+    first = M[:m, :m] + M[m:, m:] + 1j * (M[m:, :m] - M[:m, m:])
+    return first + contract(grad)
+
+
 def ambient_metric(arch: Architecture, params, z, base_fn=None):
     """The model's ambient hermitian form G_{i jbar}(z), (n+1, n+1); ``base_fn(z)`` the
     ambient form of a base metric replacing G^FS under the potential model
@@ -225,11 +260,22 @@ def ambient_metric(arch: Architecture, params, z, base_fn=None):
     _check_base(arch, base_fn)
     G = fs_ambient(z) if base_fn is None else base_fn(z)
     if arch.kind == "phi":
-        return G + ddbar(lambda w: potential(arch, params, w), z)
+        return G + potential_ddbar(arch, params, z, jnp.eye(arch.n_ambient, dtype=z.dtype))
     zn = z / jnp.sqrt(jnp.sum(jnp.abs(z) ** 2))
     out = network(arch, params, jnp.concatenate([jnp.real(zn), jnp.imag(zn)]))
     H = from_components(out, arch.n_ambient, "hermitian")
     return G * (1.0 + H) if arch.kind == "mult" else G + H
+
+
+def check_inputs(arch: Architecture, surface, argument: str = "inputs") -> None:
+    """InvalidInputError naming ``argument`` when ``arch``'s inputs do not fit the hypersurface:
+    ``invariant:K`` needs a Fermat one of the architecture's degree (:mod:`metricflow.cy.features`)."""
+    from metricflow.cy.symmetry import is_fermat
+
+    if arch.inputs.startswith("invariant:") and not (is_fermat(surface) and surface.degree == arch.poly_degree):
+        raise InvalidInputError(argument, f"{arch.inputs!r} inputs are invariant under the Fermat group: they need "
+                                f"a Fermat hypersurface (sum of c z_i^d) of degree {arch.poly_degree}; use "
+                                f"monomials:K on {surface.spec or 'this'!r}")
 
 
 def _check_base(arch: Architecture, base) -> None:
@@ -250,9 +296,9 @@ def point_metric(arch: Architecture, params, z, jac, base_fn=None):
         delta = jax.tree_util.tree_map(lambda a, b: a - b, params["theta"], theta0)
         g0, dg = jax.jvp(lambda p: point_metric(arch, p, z, jac, base_fn), (theta0,), (delta,))
         return g0 + dg
-    if arch.kind == "phi":  # the Hessian of φ in the tangent directions only (ddbar_pulled): 2m, not 2(n+1)
+    if arch.kind == "phi":  # ∂∂̄φ in the tangent directions only (potential_ddbar): m, not n+1
         G = fs_ambient(z) if base_fn is None else base_fn(z)
-        return jac.T @ G @ jnp.conj(jac) + ddbar_pulled(lambda w: potential(arch, params, w), z, jac)
+        return jac.T @ G @ jnp.conj(jac) + potential_ddbar(arch, params, z, jac)
     return jac.T @ ambient_metric(arch, params, z, base_fn) @ jnp.conj(jac)
 
 
@@ -296,10 +342,7 @@ def batch_metric(arch: Architecture, params, z, jac, g_base=None):
         return jax.vmap(lambda a, b: point_metric(arch, params, a, b))(z, jac)
     _check_base(arch, g_base)
 
-    def correction(a, b):
-        return ddbar_pulled(lambda w: potential(arch, params, w), a, b)
-
-    return g_base + jax.vmap(correction)(z, jac)
+    return g_base + jax.vmap(lambda a, b: potential_ddbar(arch, params, a, b))(z, jac)
 
 
 BLOCK = 4096
@@ -380,7 +423,8 @@ def load_network(path: str | Path, argument: str = "metric") -> NetworkMetric:
         a = meta["architecture"]
         arch = Architecture(str(a["kind"]), tuple(int(w) for w in a["hidden"]), str(a["activation"]),
                             int(a["n_ambient"]), float(a["out_scale"]), str(a.get("precision", "float64")),
-                            str(a.get("parameterization", "standard")))
+                            str(a.get("parameterization", "standard")), str(a.get("inputs", "u")),
+                            int(a.get("poly_degree", 0)))
         params = [{key: np.asarray(arrays[f"{key}{i}"], dtype=arch.precision) for key in ("W", "b")}
                   for i in range(int(meta["layers"]))]
         base = meta.get("base")
@@ -394,6 +438,7 @@ def load_network(path: str | Path, argument: str = "metric") -> NetworkMetric:
         if arch.kind != "phi":
             raise InvalidInputError(argument, f"{str(f)!r}: a base metric under a {arch.kind!r} network")
         base = checked_metric(X, base[0], base[1], base[2], f, argument)
+    check_inputs(arch, X, argument)
     sizes = [arch.n_in, *arch.hidden, arch.n_out]
     shapes = [(layer["W"].shape, layer["b"].shape) for layer in params]
     if arch.n_ambient != X.n_ambient or shapes != [((a, b), (b,)) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]:
@@ -404,6 +449,6 @@ def load_network(path: str | Path, argument: str = "metric") -> NetworkMetric:
 
 
 __all__ = ["ACTIVATIONS", "Architecture", "KINDS", "NetworkMetric", "PARAMETERIZATIONS", "ambient_metric",
-           "batch_metric", "ddbar", "ddbar_pulled", "fs_ambient", "init_params", "invariant_features", "linearised",
+           "batch_metric", "check_inputs", "ddbar", "ddbar_pulled", "fs_ambient", "init_params", "invariant_features", "linearised",
            "load_network", "mlp",
-           "network", "packed_metric", "packed_point", "point_metric", "potential", "save_network"]
+           "network", "packed_metric", "packed_point", "point_metric", "potential", "potential_ddbar", "save_network"]

@@ -56,6 +56,7 @@ class TrainConfig:
     base: str | None = None  # a saved algebraic metric (folder) under the potential network
     parameterization: str = "standard"  # of the network: standard or ntk (metricflow.cy.networks)
     optimizer: str = "adam"  # of the minibatch epochs: adam or sgd (plain, the same learning rate and schedule)
+    inputs: str = "u"  # of the potential model: u, monomials:K or invariant:K (metricflow.cy.features)
 
     def checked(self) -> TrainConfig:
         """The config with defaults filled in; InvalidInputError naming the first bad field."""
@@ -69,7 +70,7 @@ class TrainConfig:
             return int(value)
 
         Architecture(self.model, tuple(self.hidden), self.activation, 5, self.out_scale, self.precision,
-                     self.parameterization)  # validates
+                     self.parameterization, self.inputs, 5)  # validates
         if self.optimizer not in opt.OPTIMIZERS:
             raise InvalidInputError("optimizer", f"expected one of {', '.join(opt.OPTIMIZERS)}, "
                                     f"got {self.optimizer!r}")
@@ -141,7 +142,8 @@ class Trainer:
         self.cfg = cfg = cfg.checked()
         X = cy.hypersurface(cfg.poly)
         self.arch = Architecture(cfg.model, cfg.hidden, cfg.activation, X.n_ambient, cfg.out_scale, cfg.precision,
-                                 cfg.parameterization)
+                                 cfg.parameterization, cfg.inputs, X.degree)
+        nw.check_inputs(self.arch, X)
         self.base, base_fn = load_base(cfg.base, X)
         s_train, s_test = _seeds(cfg.seed)
         self.train_ps = cy.sample(X, cfg.n_points, seed=s_train)
