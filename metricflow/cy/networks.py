@@ -449,6 +449,6 @@ def load_network(path: str | Path, argument: str = "metric") -> NetworkMetric:
 
 
 __all__ = ["ACTIVATIONS", "Architecture", "KINDS", "NetworkMetric", "PARAMETERIZATIONS", "ambient_metric",
-           "batch_metric", "check_inputs", "ddbar", "ddbar_pulled", "fs_ambient", "init_params", "invariant_features", "linearised",
-           "load_network", "mlp",
-           "network", "packed_metric", "packed_point", "point_metric", "potential", "potential_ddbar", "save_network"]
+           "batch_metric", "check_inputs", "ddbar", "ddbar_pulled", "fs_ambient", "init_params", "invariant_features",
+           "linearised", "load_network", "mlp", "network", "packed_metric", "packed_point", "point_metric", "potential",
+           "potential_ddbar", "save_network"]

@@ -137,7 +137,7 @@ def test_closed_form_jets_equal_autodiff(spec):
             np.testing.assert_allclose(f, F.evaluate(spec, 5, 5, z), rtol=0, atol=1e-12 * (1 + np.abs(f).max()))
             m = jac.shape[1]
 
-            def along(t):
+            def along(t, z=z, jac=jac, m=m):
                 return F.evaluate(spec, 5, 5, z + jac @ t[:m] + 1j * (jac @ t[m:]))
 
             Jr = jax.jacfwd(along)(jnp.zeros(2 * m))
