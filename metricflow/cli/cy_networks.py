@@ -72,6 +72,12 @@ def parse_weights(text: str | None) -> dict:
 @click.option("--base", type=str, default=None,
               help="A saved algebraic metric (folder of 'cy donaldson --out') under the potential network "
               "(--model phi): g = g_H + ∂∂̄φ.")
+@click.option("--inputs", default="u", show_default=True,
+              help="Inputs of the potential model (--model phi), functions on P^n: u (z_i conj(z_j)/|z|^2), "
+              "monomials:K (|z^a|^2/|z|^2K for every degree-K monomial) or invariant:K (their Fermat-group "
+              "class and coupling sums; Fermat hypersurfaces). High K reaches the residual of a --base.")
+@click.option("--out-scale", "out_scale", type=float, default=0.1, show_default=True,
+              help="Initial scale of the last layer; 0 starts at the base metric exactly (a zero last layer).")
 @click.option("--weights", default=None, help="Loss weights, e.g. sigma=1,kahler=1,transition=1,volume=1 "
               "(the default).")
 @click.option("--precision", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
@@ -82,7 +88,7 @@ def parse_weights(text: str | None) -> dict:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @library_errors
 def train(model, hidden, activation, epochs, n_points, n_test, seed, batch_size, lr, schedule, lr_final, warmup,
-          lbfgs_steps, lbfgs_points, base, weights, precision, poly, out, resume, as_json):
+          lbfgs_steps, lbfgs_points, base, inputs, out_scale, weights, precision, poly, out, resume, as_json):
     """Train a network metric (Adam) and report sigma before and after on train and test points."""
     from metricflow.cli.cy import _emit
     from metricflow.cy import hypersurface
@@ -92,8 +98,9 @@ def train(model, hidden, activation, epochs, n_points, n_test, seed, batch_size,
                       n_points=n_points, n_test=n_test, seed=seed, batch_size=batch_size, lr=lr,
                       poly=poly, weights=parse_weights(weights), precision=precision, schedule=schedule,
                       lr_final=lr_final, warmup=warmup, lbfgs_steps=lbfgs_steps, lbfgs_points=lbfgs_points,
-                      base=base).checked()
+                      base=base, inputs=inputs, out_scale=out_scale).checked()
     X = hypersurface(poly)
+    cfg.architecture(X)  # the inputs fit --poly, before any work
     if base is not None:
         from metricflow.experiments.cy_networks import load_base
 

@@ -96,6 +96,16 @@ class TrainConfig:
                               "weights": weights, "lr_final": lr_final, "warmup": warmup,
                               "lbfgs_points": lbfgs_points})
 
+    def architecture(self, surface):
+        """The network of this run on ``surface`` (a Hypersurface); InvalidInputError naming ``inputs``
+        when they do not fit it (:func:`metricflow.cy.networks.check_inputs`)."""
+        from metricflow.cy.networks import Architecture, check_inputs
+
+        arch = Architecture(self.model, tuple(self.hidden), self.activation, surface.n_ambient, self.out_scale,
+                            self.precision, self.parameterization, self.inputs, surface.degree)
+        check_inputs(arch, surface)
+        return arch
+
 
 def batch_sharding(batch_size: int):
     """Data parallelism over ``jax.devices()``: a function that constrains a batch's arrays to
@@ -136,14 +146,12 @@ class Trainer:
         from metricflow import cy
         from metricflow.cy import losses as L
         from metricflow.cy import networks as nw
-        from metricflow.cy.networks import Architecture, init_params
+        from metricflow.cy.networks import init_params
         from metricflow.experiments import cy_optim as opt
 
         self.cfg = cfg = cfg.checked()
         X = cy.hypersurface(cfg.poly)
-        self.arch = Architecture(cfg.model, cfg.hidden, cfg.activation, X.n_ambient, cfg.out_scale, cfg.precision,
-                                 cfg.parameterization, cfg.inputs, X.degree)
-        nw.check_inputs(self.arch, X)
+        self.arch = cfg.architecture(X)
         self.base, base_fn = load_base(cfg.base, X)
         s_train, s_test = _seeds(cfg.seed)
         self.train_ps = cy.sample(X, cfg.n_points, seed=s_train)

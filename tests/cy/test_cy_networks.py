@@ -149,6 +149,9 @@ def test_cli_contract_and_sigma_metric(tmp_path, run_cli):
     (["--weights", "kahler=-1"], "--weights"), (["--n-points", "10"], "--n-points"),
     (["--activation", "tanh"], "--activation"), (["--poly", "z0**2+z1"], "--poly"), (["--seed", "-3"], "--seed"),
     (["--out", "/proc/forbidden"], "--out"), (["--precision", "float16"], "--precision"),
+    (["--model", "phi", "--inputs", "invariant:99"], "--inputs"), (["--inputs", "monomials:4"], "--inputs"),
+    (["--model", "phi", "--inputs", "invariant:6", "--poly", "dwork:0.5"], "--inputs"),
+    (["--model", "phi", "--inputs", "eval('1')"], "--inputs"), (["--out-scale", "-1"], "--out-scale"),
 ])
 def test_hostile_options(tmp_path, run_cli, args, option):
     code, out, err = run_cli(["cy", "train", "--out", str(tmp_path / "o"), *args])
