@@ -16,17 +16,24 @@ H_NN is the hermitian assembly of (n+1)^2 real outputs in the layout of
 :func:`metricflow.kernels.metric.from_components` (the diagonal, then Re and Im of the
 upper triangle). The inputs of ``mult``/``add`` are Re and Im of the normalised
 homogeneous coordinates z/|z| (z scaled so that z_p = 1), as in cymetric. The potential
-φ is a function of u_{ij} = z_i conj(z_j)/|z|^2 (the n+1 real diagonal entries and Re, Im
-of the upper triangle): u is invariant under z -> λz, so φ is a function on P^n
-(DESIGN.md) and g is a metric in the Kähler class of g_FS. ∂_i ∂̄_j φ is taken by
-autodiff of the real Hessian in (Re z, Im z):  ∂_i ∂̄_j = ¼[H_xx + H_yy + i(H_xy - H_yx)]_ij.
-Since z(x) is holomorphic, the pull-back of ∂∂̄φ is J^T (∂∂̄φ) conj(J): no derivative of J.
+φ is a function of ``Architecture.inputs`` (:mod:`metricflow.cy.features`): by default
+u_{ij} = z_i conj(z_j)/|z|^2 (the n+1 real diagonal entries and Re, Im of the upper
+triangle), or the degree-K forms ``monomials:K`` / ``invariant:K``; all are invariant under
+z -> λz, so φ is a function on P^n (DESIGN.md) and g is a metric in the Kähler class of the
+base. Since z(x) is holomorphic, the pull-back of ∂∂̄φ is J^T (∂∂̄φ) conj(J): no derivative
+of J; :func:`potential_ddbar` takes it along the tangent directions v_a = J[:, a] by the
+chain rule through the inputs' closed-form jets, and :func:`ddbar_pulled` (the real Hessian
+of the composed φ in (Re, Im) of those directions, ∂_a ∂̄_b = ¼[H_xx + H_yy + i(H_xy −
+H_yx)]_ab) is its independent check.
 
 ``precision="float32"`` runs the network (parameters and arithmetic) in float32 and
 everything else in float64; the default is float64 throughout. The networks are
 standard-parameterised MLPs (Glorot-normal weights, zero biases, as
 cymetric) whose last layer starts scaled by ``out_scale`` so that the initial metric is
-an O(out_scale) perturbation of g_FS (positive definite at initialisation).
+an O(out_scale) perturbation of g_FS (positive definite at initialisation); ``out_scale``
+0 (standard parameterisation only) starts from a zero last layer, at the base metric
+exactly — the right start on an accurate base, where inputs of degree K have second
+derivatives O(K^2) and any random start would undo the base.
 
 ``parameterization="ntk"`` is the NTK parameterisation of :mod:`metricflow.models.mlp`
 (eqs. 2.9–2.12): every weight N(0, 1), zero biases, and each layer's pre-activation
