@@ -180,3 +180,26 @@ def test_hostile_recipe_options(tmp_path, run_cli, args, option):
     code, out, err = run_cli(["cy", "train", "--out", str(tmp_path / "o"), *args])
     assert code == 2 and option in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "o").exists()  # validated before any work
+
+
+def test_phi_with_section_inputs_starts_at_the_base_and_lowers_sigma(tmp_path, run_cli, base_dir):
+    """--inputs invariant:K --out-scale 0: the run starts at the base exactly (σ_test before = the base's
+    σ on the same points, to the round-off of two routes to one metric), training lowers σ_train, and the
+    saved network (inputs recorded) evaluates to its reported σ."""
+    out = tmp_path / "run"
+    code, text, err = run_cli(["cy", "train", "--model", "phi", "--base", str(base_dir), "--inputs", "invariant:4",
+                               "--out-scale", "0", "--hidden", "16,16", "--epochs", "2", "--n-points", "300",
+                               "--n-test", "200", "--batch-size", "100", "--lr", "1e-3", "--seed", "4",
+                               "--out", str(out), "--json"])
+    assert code == 0, err
+    doc = json.loads(text)
+    from metricflow.experiments.cy_networks import _seeds
+
+    test_ps = cy.sample("fermat-quintic", n=200, seed=_seeds(4)[1])
+    # σ = mean |η/η̄ − 1| of O(1) ratios: two round-offs of one metric differ by ~1e-14
+    assert abs(doc["sigma_test_initial"] - cy.sigma(test_ps, alg.load_metric(base_dir))["sigma"]) < 1e-10
+    assert doc["sigma_train_final"] < doc["sigma_train_initial"]
+    net = nw.load_network(out)
+    # the 5 exponent classes of degree 4; no coupling below d = 5
+    assert net.arch.inputs == "invariant:4" and net.arch.poly_degree == 5 and net.arch.n_in == 5
+    assert abs(cy.sigma(test_ps, net)["sigma"] - doc["sigma_test_final"]) < 1e-12
