@@ -41,7 +41,8 @@ from metricflow.errors import InvalidInputError
 
 MAX_DEGREE = 12  # C(12 + n, n) monomials: 1820 at n = 4
 FAMILIES = ("u", "monomials:K", "invariant:K")
-_SPEC = re.compile(r"(monomials|invariant):([0-9]{1,3})")
+MAX_MONOMIALS = 4096  # the degree-K monomials a family may use (per point: jets of that many terms)
+_SPEC = re.compile(r"(monomials|invariant):([1-9][0-9]?)")
 
 
 def parse_inputs(text) -> tuple[str, int]:
@@ -108,6 +109,10 @@ def tables(inputs: str, n_ambient: int, poly_degree: int) -> Tables:
     family, K = parse_inputs(inputs)
     if family == "u":
         return _u_tables(n_ambient)
+    if math.comb(K + n_ambient - 1, K) > MAX_MONOMIALS:
+        raise InvalidInputError("inputs", f"{inputs!r} in {n_ambient} coordinates means "
+                                f"{math.comb(K + n_ambient - 1, K)} monomials, more than {MAX_MONOMIALS}: "
+                                "lower K")
     E = monomials(n_ambient, K)
     m = fs_means(E)
     diag = np.arange(len(E))
@@ -201,4 +206,4 @@ def evaluate(inputs: str, n_ambient: int, poly_degree: int, z):
     return Q / jnp.sum(jnp.abs(z) ** 2) ** T.degree - jnp.asarray(T.shift)
 
 
-__all__ = ["FAMILIES", "MAX_DEGREE", "Tables", "evaluate", "fs_means", "jets", "n_inputs", "parse_inputs", "tables"]
+__all__ = ["FAMILIES", "MAX_DEGREE", "MAX_MONOMIALS", "Tables", "evaluate", "fs_means", "jets", "n_inputs", "parse_inputs", "tables"]

@@ -276,9 +276,11 @@ def ambient_metric(arch: Architecture, params, z, base_fn=None):
 
 def check_inputs(arch: Architecture, surface, argument: str = "inputs") -> None:
     """InvalidInputError naming ``argument`` when ``arch``'s inputs do not fit the hypersurface:
-    ``invariant:K`` needs a Fermat one of the architecture's degree (:mod:`metricflow.cy.features`)."""
+    ``invariant:K`` needs a Fermat one of the architecture's degree, and no family may need more
+    than ``features.MAX_MONOMIALS`` monomials (:mod:`metricflow.cy.features`)."""
     from metricflow.cy.symmetry import is_fermat
 
+    n_inputs(arch.inputs, arch.n_ambient, arch.poly_degree)  # builds the tables: too many monomials refused here
     if arch.inputs.startswith("invariant:") and not (is_fermat(surface) and surface.degree == arch.poly_degree):
         raise InvalidInputError(argument, f"{arch.inputs!r} inputs are invariant under the Fermat group: they need "
                                 f"a Fermat hypersurface (sum of c z_i^d) of degree {arch.poly_degree}; use "

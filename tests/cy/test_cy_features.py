@@ -90,10 +90,17 @@ def test_hostile_specs_are_refused_by_name(text):
         assert family in ("u", "monomials", "invariant") and 1 <= K <= F.MAX_DEGREE
 
 
-@pytest.mark.parametrize("spec", ["invariant:0", "monomials:13", "sections:4", "invariant:4 ", "u:1", ""])
+@pytest.mark.parametrize("spec", ["invariant:0", "monomials:13", "sections:4", "invariant:4 ", "u:1", "",
+                                  "monomials:08", "invariant:\u0661"])
 def test_bad_specs(spec):
     with pytest.raises(InvalidInputError, match="inputs"):
         F.parse_inputs(spec)
+
+
+def test_too_many_monomials_are_refused_before_they_are_built():
+    # P^9, degree 12: C(21, 9) = 293,930 monomials
+    with pytest.raises(InvalidInputError, match="monomials"):
+        F.n_inputs("monomials:12", 10, 10)
 
 
 def test_inputs_belong_to_the_potential_model_and_invariant_needs_fermat():
