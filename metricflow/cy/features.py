@@ -206,4 +206,5 @@ def evaluate(inputs: str, n_ambient: int, poly_degree: int, z):
     return Q / jnp.sum(jnp.abs(z) ** 2) ** T.degree - jnp.asarray(T.shift)
 
 
-__all__ = ["FAMILIES", "MAX_DEGREE", "MAX_MONOMIALS", "Tables", "evaluate", "fs_means", "jets", "n_inputs", "parse_inputs", "tables"]
+__all__ = ["FAMILIES", "MAX_DEGREE", "MAX_MONOMIALS", "Tables", "evaluate", "fs_means", "jets", "n_inputs",
+           "parse_inputs", "tables"]
