@@ -22,7 +22,7 @@ def _eval(spec, z, d=5):
     import jax.numpy as jnp
 
     with x64():
-        return np.asarray(jax.vmap(lambda w: F.evaluate(spec, z.shape[1], d, w))(jnp.asarray(z)))
+        return np.asarray(jax.jit(jax.vmap(lambda w: F.evaluate(spec, z.shape[1], d, w)))(jnp.asarray(z)))
 
 
 def _gaussian(n, n1=5, seed=0):
@@ -54,7 +54,7 @@ def test_inputs_have_mean_zero_under_fubini_study(spec):
     """Each input is (its sum)/(its μ_FS mean) − 1, or a coupling of mean 0 (phases): the sample means of
     μ_FS points vanish within 5 standard errors (Monte Carlo); the analytic means α! n!/(K+n)! are checked
     this way, so a wrong factorial shows as a mean far from 0."""
-    f = _eval(spec, _gaussian(40_000, seed=3))
+    f = _eval(spec, _gaussian(20_000, seed=3))
     mean, se = f.mean(axis=0), f.std(axis=0) / np.sqrt(len(f))
     assert np.all(np.abs(mean) < 5 * se + 1e-12)
     assert np.all(f.std(axis=0) > 0.01)  # not constants (the couplings spread least: 0.04 at K = 6)
@@ -130,30 +130,27 @@ def test_network_with_section_inputs_saves_and_loads(tmp_path):
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_closed_form_jets_equal_autodiff(spec):
-    """∂_a f and Σ_l w_l ∂_a∂̄_b f_l of features.jets against the real Hessian of features.evaluate along
-    (v_a, i v_a) (networks.ddbar_pulled): two routes, round-off apart (entries O(K^2 C(K+n, n)) at most)."""
+    """∂_a f and Σ_l w_l ∂_a∂̄_b f_l of features.jets against the real derivatives of features.evaluate
+    along (v_a, i v_a) (networks.ddbar_pulled for the second): two routes, round-off apart (entries
+    O(K^2 C(K+n, n)) at most, so 1e-11 of the largest)."""
     import jax
     import jax.numpy as jnp
 
     ps = cy.sample("fermat-quintic", n=4, seed=1)
-    w = np.random.default_rng(0).normal(size=F.n_inputs(spec, 5, 5))
+    w = jnp.asarray(np.random.default_rng(0).normal(size=F.n_inputs(spec, 5, 5)))
+
+    def both(z, jac):
+        f, df, contract = F.jets(spec, 5, 5, z, jac)
+        m = jac.shape[1]
+        Jr = jax.jacfwd(lambda t: F.evaluate(spec, 5, 5, z + jac @ t[:m] + 1j * (jac @ t[m:])))(jnp.zeros(2 * m))
+        ref_df = 0.5 * (Jr[:, :m] - 1j * Jr[:, m:])  # ∂_a f = ½(D_a − i D_{ia}) for real f
+        ref_dd = nw.ddbar_pulled(lambda v: jnp.dot(w, F.evaluate(spec, 5, 5, v)), z, jac)
+        return f, F.evaluate(spec, 5, 5, z), df, ref_df, contract(w), ref_dd
+
     with x64():
-        for z, jac in zip(ps.points, ps.jacobian, strict=True):
-            z, jac = jnp.asarray(z), jnp.asarray(jac)
-            f, df, contract = F.jets(spec, 5, 5, z, jac)
-            np.testing.assert_allclose(f, F.evaluate(spec, 5, 5, z), rtol=0, atol=1e-12 * (1 + np.abs(f).max()))
-            m = jac.shape[1]
-
-            def along(t, z=z, jac=jac, m=m):
-                return F.evaluate(spec, 5, 5, z + jac @ t[:m] + 1j * (jac @ t[m:]))
-
-            Jr = jax.jacfwd(along)(jnp.zeros(2 * m))
-            # ∂_a f = ½(D_a − i D_{ia}) for real f
-            ref_df = 0.5 * (Jr[:, :m] - 1j * Jr[:, m:])
-            np.testing.assert_allclose(df, ref_df, rtol=0, atol=1e-11 * (1 + np.abs(ref_df).max()))
-            ref = nw.ddbar_pulled(lambda v: jnp.dot(jnp.asarray(w), F.evaluate(spec, 5, 5, v)), z, jac)
-            got = contract(jnp.asarray(w))
-            np.testing.assert_allclose(got, ref, rtol=0, atol=1e-11 * (1 + np.abs(ref).max()))
+        out = [np.asarray(a) for a in jax.jit(jax.vmap(both))(jnp.asarray(ps.points), jnp.asarray(ps.jacobian))]
+    for got, ref in zip(out[::2], out[1::2], strict=True):
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-11 * (1 + np.abs(ref).max()))
 
 
 @pytest.mark.parametrize("spec", SPECS)
@@ -168,12 +165,14 @@ def test_potential_ddbar_equals_the_autodiff_hessian(spec):
     arch = nw.Architecture("phi", (16, 16), "gelu", 5, out_scale=0.3, inputs=spec, poly_degree=5)
     with x64():
         p = nw.init_params(arch, jax.random.PRNGKey(1))
-        for z, jac in zip(ps.points, ps.jacobian, strict=True):
-            z, jac = jnp.asarray(z), jnp.asarray(jac)
-            ref = nw.ddbar_pulled(lambda v: nw.potential(arch, p, v), z, jac)
-            got = nw.potential_ddbar(arch, p, z, jac)
-            assert np.abs(ref).max() > 1e-6
-            np.testing.assert_allclose(got, ref, rtol=0, atol=1e-11 * np.abs(ref).max())
+
+        def both(z, jac):
+            return (nw.potential_ddbar(arch, p, z, jac),
+                    nw.ddbar_pulled(lambda v: nw.potential(arch, p, v), z, jac))
+
+        got, ref = (np.asarray(a) for a in jax.jit(jax.vmap(both))(jnp.asarray(ps.points), jnp.asarray(ps.jacobian)))
+    assert np.abs(ref).max() > 1e-6
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-11 * np.abs(ref).max())
 
 
 def test_zero_last_layer_starts_at_the_base_and_is_standard_only():
