@@ -206,18 +206,6 @@ def potential(arch: Architecture, params, z):
     return network(arch, params, invariant_features(arch, z))[0]
 
 
-def ddbar(f, z):
-    """∂_i ∂̄_j f (n+1, n+1) of a real function f of a complex vector z, by the real Hessian."""
-    import jax
-    import jax.numpy as jnp
-
-    n1 = z.shape[0]
-    xy = jnp.concatenate([jnp.real(z), jnp.imag(z)])
-    Hr = jax.hessian(lambda v: f(v[:n1] + 1j * v[n1:]))(xy)
-    hxx, hxy, hyx, hyy = Hr[:n1, :n1], Hr[:n1, n1:], Hr[n1:, :n1], Hr[n1:, n1:]
-    return 0.25 * (hxx + hyy + 1j * (hxy - hyx))
-
-
 def ddbar_pulled(f, z, jac):
     """J^T (∂∂̄f) conj(J) (m, m): ∂_a ∂̄_b f along the holomorphic directions v_a = J[:, a]
     by the real Hessian in the 2m real directions v_a and i v_a only (not all 2(n+1)):
@@ -458,6 +446,6 @@ def load_network(path: str | Path, argument: str = "metric") -> NetworkMetric:
 
 
 __all__ = ["ACTIVATIONS", "Architecture", "KINDS", "NetworkMetric", "PARAMETERIZATIONS", "ambient_metric",
-           "batch_metric", "check_inputs", "ddbar", "ddbar_pulled", "fs_ambient", "init_params", "invariant_features",
+           "batch_metric", "check_inputs", "ddbar_pulled", "fs_ambient", "init_params", "invariant_features",
            "linearised", "load_network", "mlp", "network", "packed_metric", "packed_point", "point_metric", "potential",
            "potential_ddbar", "save_network"]
