@@ -52,8 +52,8 @@ def parse_inputs(text) -> tuple[str, int]:
         return "u", 1
     m = _SPEC.fullmatch(text) if isinstance(text, str) else None
     if m is None or not 1 <= int(m.group(2)) <= MAX_DEGREE:
-        raise InvalidInputError("inputs", f"expected u, monomials:K or invariant:K with K in [1, {MAX_DEGREE}], "
-                                f"got {text!r}")
+        raise InvalidInputError("inputs", f"expected {', '.join(FAMILIES[:-1])} or {FAMILIES[-1]} with K in "
+                                f"[1, {MAX_DEGREE}], got {text!r}")
     return m.group(1), int(m.group(2))
 
 
@@ -125,7 +125,7 @@ def tables(inputs: str, n_ambient: int, poly_degree: int) -> Tables:
     label = np.concatenate([labels, *[np.full(len(o), len(classes) + i) for i, o in enumerate(orbits)]])
     scale = np.concatenate([class_mean, [np.sqrt(m[o[:, 0]] * m[o[:, 1]]).sum() for o in orbits]])
     shift = np.concatenate([np.ones(len(classes)), np.zeros(len(orbits))])
-    order = np.argsort(label, kind="stable")  # sorted segments (segment_sum's fast path)
+    order = np.argsort(label, kind="stable")  # each input's terms contiguous, classes first
     pairs, label = pairs[order], label[order]
     return Tables(K, E, pairs[:, 0], pairs[:, 1], (1.0 / scale[label]).astype(np.complex128), label, shift)
 
